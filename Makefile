@@ -1,0 +1,54 @@
+# Claim-stance pipeline. `make` lists the targets; every target sets up .venv on first use.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EXP   ?=
+ARGS  ?=
+HYDRA_EXP := $(if $(EXP),experiment=$(EXP),)
+
+.DEFAULT_GOAL := help
+.PHONY: help setup lint format test test-all nli-model eval infer clean distclean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-10s %s\n",$$1,$$2}'
+	@echo "  Job targets take EXP=<conf/experiment name> and ARGS='<hydra overrides>'."
+
+setup: $(STAMP) ## create .venv: CPU torch 2.13.0 first, then this package with its dev extras
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+lint: $(STAMP) ## ruff check
+	$(VENV)/bin/ruff check pipeline tests
+
+format: $(STAMP) ## ruff format + import sorting
+	$(VENV)/bin/ruff check --select I --fix pipeline tests
+	$(VENV)/bin/ruff format pipeline tests
+
+test: $(STAMP) ## the default test suite (includes the real offline NLI model end to end)
+	$(PY) -m pytest -q
+
+test-all: $(STAMP) ## every test, slow ones included
+	$(PY) -m pytest -q -m ''
+
+nli-model: $(STAMP) ## train models/nli-minilm-l6 from the bundled MiniLM (about 70 min on 2 CPU cores)
+	$(PY) -m pipeline.nli_train $(HYDRA_EXP) $(ARGS)
+
+eval: $(STAMP) ## run the pipeline on the seed articles and score it against the hand labels
+	$(PY) -m pipeline.evaluate $(HYDRA_EXP) $(ARGS)
+
+infer: $(STAMP) ## batch inference: make infer INPUT=<dir|.jsonl> OUTPUT=<new dir> [CLAIMS=<.jsonl>]
+	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { echo "usage: make infer INPUT=<dir or .jsonl> OUTPUT=<new dir> [CLAIMS=<claims.jsonl>] [ARGS=...]"; exit 2; }
+	$(PY) -m pipeline.infer input=$(INPUT) output=$(OUTPUT) $(if $(CLAIMS),claims=$(CLAIMS),) $(HYDRA_EXP) $(ARGS)
+
+clean: ## remove generated reports and caches (keeps .venv, data and models)
+	rm -rf reports .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +
+
+distclean: clean ## also remove .venv
+	rm -rf $(VENV)

@@ -1,0 +1,198 @@
+"""File I/O: tables, JSONL, atomic outputs and content hashes. The only module that opens files."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from pipeline.records import PipelineError
+
+csv.field_size_limit(1 << 26)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _public(path: Path, directory: bool = False) -> None:
+    """mkstemp/mkdtemp create private (0600/0700) entries; give outputs the user's normal permissions."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_table(
+    path: str | Path,
+    *,
+    quoted: bool = False,
+    header: bool = True,
+    encoding: str = "utf-8-sig",
+) -> list[dict[str, str]] | list[list[str]]:
+    """Read a tab-separated file: dict rows when it has a header, else list rows.
+
+    Args:
+        quoted: the file uses CSV quoting ("" escapes); otherwise quotes are literal text.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PipelineError(path, "file not found")
+    with open(path, encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE)
+        rows = list(reader)
+    if not header:
+        return rows
+    names = rows[0]
+    return [dict(zip(names, row)) for row in rows[1:]]
+
+
+def read_json(path: str | Path):
+    path = Path(path)
+    if not path.is_file():
+        raise PipelineError(path, "file not found")
+    with open(path, encoding="utf-8") as fh:
+        try:
+            return json.load(fh)
+        except json.JSONDecodeError as err:
+            raise PipelineError(path, f"malformed JSON ({err.msg} at line {err.lineno})") from None
+
+
+def write_json(path: str | Path, obj) -> None:
+    """Write JSON atomically (temp file beside the target, then rename)."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def write_text(path: str | Path, text: str) -> None:
+    with atomic_file(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_jsonl(path: str | Path, rows: Iterable[dict]) -> int:
+    n = 0
+    with atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n")
+            n += 1
+    return n
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict | None, str]]:
+    """Yield (line number, parsed object or None if malformed, error message) for each non-blank line."""
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as err:
+                yield lineno, None, err.msg
+                continue
+            if not isinstance(obj, dict):
+                yield lineno, None, "not a JSON object"
+                continue
+            yield lineno, obj, ""
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | Path):
+    """Yield a temporary path beside `path`; on success it is renamed onto `path`, on failure removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    _public(tmp_path)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path, *, overwrite: bool = False):
+    """Yield a temporary directory beside `path`; on success it replaces `path`, on failure it is removed.
+
+    An existing `path` is refused unless `overwrite`, and is only removed once the new one is complete.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise PipelineError(path, "output already exists; pass overwrite=true to replace it")
+    if path.exists() and not path.is_dir():
+        raise PipelineError(path, "output exists and is not a directory")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    _public(tmp, directory=True)
+    try:
+        yield tmp
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            os.replace(path, old / "d")
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---- articles ---------------------------------------------------------------------------------------------------
+
+def read_text(path: str | Path) -> tuple[str, str]:
+    """Read a text file, returning (text, encoding). UTF-8 first, then a detected encoding.
+
+    Raises PipelineError for a missing, empty or binary file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PipelineError(path, "file not found")
+    data = path.read_bytes()
+    if not data.strip():
+        raise PipelineError(path, "empty file")
+    head = data[:8192]
+    if b"\x00" in head:
+        raise PipelineError(path, "binary file, not text")
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise PipelineError(path, "binary file or unknown text encoding")
+    return str(best), best.encoding
+
+
+def read_outlets(path: str | Path) -> dict[str, str]:
+    """outlets.csv (columns file,outlet) -> {file name or stem: outlet}; blank outlets are left out."""
+    text, _ = read_text(path)
+    rows = list(csv.DictReader(text.splitlines()))
+    if rows and not {"file", "outlet"} <= set(rows[0]):
+        raise PipelineError(path, "outlets.csv needs the columns file,outlet")
+    out = {}
+    for row in rows:
+        if (row.get("outlet") or "").strip():
+            out[row["file"].strip()] = row["outlet"].strip()
+            out[Path(row["file"].strip()).stem] = row["outlet"].strip()
+    return out

@@ -1,0 +1,154 @@
+"""NliScorer: (premise, hypothesis) pairs -> probability rows (n_pairs, 3) in `NLI_LABELS` order.
+
+Accepts any Hugging Face sequence-pair classifier with entailment / neutral / contradiction labels: a local path
+or a hub id. The label order is read from the model's `config.label2id`, never assumed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from pipeline.records import NLI_LABELS, PipelineError
+
+_LABEL_PREFIXES = {"entailment": "entail", "neutral": "neutral", "contradiction": "contradict"}
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """bf16 autocast pays off on GPUs with bf16 and on CPUs with AVX512-BF16 or AMX; elsewhere it is slower."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+        return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+    return False
+
+
+def use_autocast(autocast: str | bool, device: torch.device) -> bool:
+    if autocast in ("auto", None):
+        return bf16_supported(device)
+    return bool(autocast) and autocast != "off"
+
+
+def label_columns(label2id: dict[str, int], where: object) -> list[int]:
+    """Model output column for each of NLI_LABELS, matched case-insensitively by prefix.
+
+    Raises PipelineError naming `where` if the model lacks any of the three labels.
+    """
+    found: dict[str, int] = {}
+    for name, idx in label2id.items():
+        for label, prefix in _LABEL_PREFIXES.items():
+            if str(name).strip().lower().startswith(prefix) and not str(name).lower().startswith("not"):
+                found[label] = int(idx)
+    missing = [label for label in NLI_LABELS if label not in found]
+    if missing:
+        raise PipelineError(
+            where,
+            f"not an NLI classifier: its labels are {sorted(label2id)}, missing {', '.join(missing)} "
+            "(need entailment, neutral and contradiction in config.label2id)",
+        )
+    return [found[label] for label in NLI_LABELS]
+
+
+def set_threads(n_threads: int | None = None) -> None:
+    torch.set_num_threads(n_threads or os.cpu_count() or 1)
+
+
+class NliScorer:
+    """Scores (premise, hypothesis) pairs with a sequence-pair NLI classifier.
+
+    Args:
+        name: local directory or hub id of an AutoModelForSequenceClassification checkpoint.
+        revision: hub revision (ignored for local paths).
+        max_length: token budget per pair; only the premise is truncated, so the claim is never cut.
+        batch_size: pairs per forward pass.
+        device: "auto" (CUDA if present, else CPU), "cpu" or "cuda".
+        autocast: "auto" (bf16 where the hardware has it), true or false.
+    """
+
+    def __init__(self, name: str, revision: str | None = None, max_length: int = 256, batch_size: int = 32,
+                 device: str = "auto", autocast: str | bool = "auto", model=None, tokenizer=None):
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self.name = str(name)
+        self.revision = revision
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.device = resolve_device(device)
+        if model is None:
+            local = Path(self.name).expanduser()
+            if self.name.startswith((".", "/", "~")) and not local.exists():
+                raise PipelineError(self.name, "model directory not found")
+            if local.is_dir() and not (local / "config.json").is_file():
+                raise PipelineError(self.name, "not a Hugging Face model directory (no config.json)")
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(self.name, revision=revision)
+                model = AutoModelForSequenceClassification.from_pretrained(self.name, revision=revision)
+            except (OSError, ValueError) as err:
+                first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                raise PipelineError(self.name, f"could not load the NLI model ({first})") from None
+        self.tokenizer = tokenizer
+        self.model = model.to(self.device).eval()
+        self.columns = label_columns(self.model.config.label2id, self.name)
+        self.autocast = use_autocast(autocast, self.device)
+
+    @property
+    def identity(self) -> dict[str, str]:
+        """What identifies the weights: name, revision and, for local files, the weights' size and mtime-free hash."""
+        ident = {"name": self.name, "revision": str(self.revision or getattr(self.model.config, "_commit_hash", "")
+                                                     or "")}
+        local = Path(self.name)
+        weights = next((local / f for f in ("model.safetensors", "pytorch_model.bin") if (local / f).is_file()), None)
+        if weights is not None:
+            from pipeline.io import sha256_file
+
+            ident["weights_sha256"] = sha256_file(weights)
+        return ident
+
+    def _encode(self, premises: Sequence[str], hypotheses: Sequence[str]) -> dict[str, torch.Tensor]:
+        try:
+            return self.tokenizer(list(premises), list(hypotheses), truncation="only_first", padding=True,
+                                  max_length=self.max_length, return_tensors="pt")
+        except Exception:  # a hypothesis longer than the budget by itself: cut both, longest first
+            return self.tokenizer(list(premises), list(hypotheses), truncation="longest_first", padding=True,
+                                  max_length=self.max_length, return_tensors="pt")
+
+    def _forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        batch = {k: v.to(self.device) for k, v in batch.items()}
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            return self.model(**batch).logits.float()
+
+    def _decode(self, logits: torch.Tensor) -> np.ndarray:
+        probs = torch.softmax(logits, dim=-1)[:, self.columns]
+        return probs.cpu().numpy().astype(np.float64)
+
+    def score(self, pairs: Sequence[tuple[str, str]], batch_size: int | None = None,
+              progress: bool = False) -> np.ndarray:
+        """Probabilities `(n_pairs, 3)`, columns in NLI_LABELS order (entailment, neutral, contradiction).
+
+        Pairs are sorted by length before batching, so each batch pads little, then put back in input order.
+        """
+        batch_size = batch_size or self.batch_size
+        out = np.zeros((len(pairs), len(NLI_LABELS)))
+        if not pairs:
+            return out
+        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
+        bar = tqdm(total=len(pairs), desc="NLI", unit="pair", disable=not progress, leave=False)
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            batch = self._encode([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
+            out[idx] = self._decode(self._forward(batch))
+            bar.update(len(idx))
+        bar.close()
+        return out

@@ -1,0 +1,103 @@
+"""The pipeline core, shared by `pipeline.infer` and `pipeline.evaluate`: articles (+ optional claims) ->
+canonical claims, scored (claim, article) pairs and stance predictions. No file I/O here."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipeline.cluster import cluster_claims
+from pipeline.embed import embed_texts
+from pipeline.evidence import attach_scores, build_pairs, nli_inputs
+from pipeline.features import to_features
+from pipeline.records import STANCE_LABELS, Article, CanonicalClaim, Claim, Sentence, StancePair, StancePrediction
+from pipeline.segment import extract_claims, split_sentences
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prediction:
+    sentences: dict[str, list[Sentence]]
+    extracted: list[Claim]
+    claims: list[CanonicalClaim]
+    pairs: list[StancePair]
+    predictions: list[StancePrediction]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def segment_articles(articles: Sequence[Article], seg) -> tuple[dict[str, list[Sentence]], list[Claim]]:
+    sentences = {a.article_id: split_sentences(a, seg.splitter) for a in articles}
+    extracted = [c for a in articles for c in extract_claims(a, sentences[a.article_id], seg.min_chars,
+                                                             seg.max_chars, seg.min_words)]
+    return sentences, extracted
+
+
+def predict(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[CanonicalClaim] | None = None,
+            progress: bool = True) -> Prediction:
+    """Run segment -> cluster (unless claims are given) -> evidence -> NLI -> stance."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
+    sentences, extracted = segment_articles(articles, cfg.segment)
+    lap("segment_s")
+    encoder = cfg.cluster.encoder
+    if claims is None:
+        claim_vecs = embed_texts([c.text for c in extracted], encoder)
+        claims = cluster_claims(extracted, claim_vecs, cfg.cluster.similarity_threshold, cfg.cluster.linkage)
+        lap("cluster_s")
+    claim_emb = embed_texts([c.text for c in claims], cfg.evidence.encoder)
+    flat = [s for a in articles for s in sentences[a.article_id]]
+    flat_emb = embed_texts([s.text for s in flat], cfg.evidence.encoder)
+    sentence_emb, row = {}, 0
+    for a in articles:
+        n = len(sentences[a.article_id])
+        sentence_emb[a.article_id] = flat_emb[row:row + n]
+        row += n
+    pairs = build_pairs(claims, claim_emb, articles, sentences, sentence_emb, cfg.evidence.top_k)
+    lap("evidence_s")
+    inputs = nli_inputs(pairs)
+    probs = scorer.score(inputs, progress=progress)
+    pairs = attach_scores(pairs, probs)
+    lap("nli_s")
+    timings["nli_pairs"] = len(inputs)
+    timings["nli_pairs_per_s"] = round(len(inputs) / max(timings["nli_s"], 1e-9), 1)
+    stance_probs = head.predict_proba(to_features(pairs)) if pairs else np.zeros((0, len(STANCE_LABELS)))
+    predictions = [
+        StancePrediction(p.claim_id, p.article_id, p.outlet, STANCE_LABELS[int(np.argmax(row))],
+                         {label: round(float(v), 4) for label, v in zip(STANCE_LABELS, row)}, p.evidence)
+        for p, row in zip(pairs, stance_probs)
+    ]
+    lap("stance_s")
+    return Prediction(sentences, extracted, list(claims), pairs, predictions, timings)
+
+
+def claim_rows(claims: Sequence[CanonicalClaim]) -> list[dict]:
+    rows = []
+    for c in claims:
+        row: dict = {"id": c.claim_id, "text": c.text}
+        if c.sources:
+            row["sources"] = [{"claim_id": s.claim_id, "article_id": s.article_id, "outlet": s.outlet,
+                               "text": s.text, "start": s.start, "end": s.end} for s in c.sources]
+        if c.article_ids is not None:
+            row["articles"] = list(c.article_ids)
+        rows.append(row)
+    return rows
+
+
+def stance_rows(predictions: Sequence[StancePrediction]) -> list[dict]:
+    return [{"claim_id": p.claim_id, "article_id": p.article_id, "outlet": p.outlet, "label": p.label,
+             "scores": p.scores,
+             "evidence": [{"sentence": e.sentence, "entailment": e.entailment, "neutral": e.neutral,
+                           "contradiction": e.contradiction} for e in p.evidence]}
+            for p in predictions]

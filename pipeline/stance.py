@@ -1,0 +1,50 @@
+"""Stance decision: feature matrix (see `features.FEATURES`) -> probabilities `(n_pairs, 4)` in STANCE_LABELS order.
+
+`RuleStance` is the documented rule used until a head is trained (`make train`). It follows the scikit-learn
+estimator contract so a learned head can stand in its place.
+
+The rule, per (claim, article):
+1. related = sigmoid((similarity - unrelated_similarity) / temperature): how likely the article addresses the claim.
+2. Among related pairs, e = best evidence entailment, c = best evidence contradiction. agree gets e if
+   e >= agree_threshold, disagree gets c if c >= disagree_threshold; whatever is left is discuss.
+3. Scores are those shares times `related`, plus unrelated = 1 - related; the label is the highest score.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from pipeline.features import FEATURES
+from pipeline.records import STANCE_LABELS
+
+_COL = {name: i for i, name in enumerate(FEATURES)}
+
+
+class RuleStance(ClassifierMixin, BaseEstimator):
+    def __init__(self, unrelated_similarity: float = 0.35, temperature: float = 0.05, agree_threshold: float = 0.5,
+                 disagree_threshold: float = 0.5):
+        self.unrelated_similarity = unrelated_similarity
+        self.temperature = temperature
+        self.agree_threshold = agree_threshold
+        self.disagree_threshold = disagree_threshold
+
+    def fit(self, X=None, y=None):
+        """The rule has nothing to learn; fit only records the label set."""
+        self.classes_ = np.array(STANCE_LABELS)
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=float)
+        related = 1.0 / (1.0 + np.exp(-(X[:, _COL["similarity"]] - self.unrelated_similarity) / self.temperature))
+        e = X[:, _COL["max_entailment"]]
+        c = X[:, _COL["max_contradiction"]]
+        total = np.maximum(e + c, 1.0)  # keep e + c <= 1
+        agree = np.where(e >= self.agree_threshold, e / total, 0.0)
+        disagree = np.where(c >= self.disagree_threshold, c / total, 0.0)
+        discuss = 1.0 - agree - disagree
+        probs = np.stack([agree * related, disagree * related, discuss * related, 1.0 - related], axis=1)
+        return probs
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.array(STANCE_LABELS)[self.predict_proba(X).argmax(axis=1)]
