@@ -128,9 +128,7 @@ def _jsonl_rows(path: str | Path) -> list[dict]:
 
 
 def run(cfg: DictConfig) -> dict:
-    from hydra.utils import instantiate
-
-    from pipeline.predict import claim_rows, predict, stance_rows
+    from pipeline.predict import build_scorer, claim_rows, predict, stance_rows
     from pipeline.stance_io import load_head
 
     quiet_libraries()
@@ -156,7 +154,7 @@ def run(cfg: DictConfig) -> dict:
         for key in ("precision", "boilerplate_claims", "boilerplate_examples", "extracted_claims"):
             splitters[name].pop(key)
 
-    scorer = instantiate(cfg.model)
+    scorer = build_scorer(cfg)
     head, head_info = load_head(cfg)
     extracted_run = predict(articles, cfg, scorer, head)
     extracted = _by_article([{"article_id": c.article_id, "text": c.text} for c in extracted_run.extracted], "text")

@@ -44,9 +44,7 @@ def versions() -> dict[str, str]:
 
 
 def run(cfg: DictConfig) -> dict:
-    from hydra.utils import instantiate
-
-    from pipeline.predict import claim_rows, predict, stance_rows
+    from pipeline.predict import build_scorer, claim_rows, predict, stance_rows
     from pipeline.report import render_html
     from pipeline.stance_io import load_head
 
@@ -63,7 +61,7 @@ def run(cfg: DictConfig) -> dict:
     articles, notes = load_articles(source, cfg.ingest, strict=cfg.strict)
     claims = load_claims(cfg.claims, [a.article_id for a in articles]) if cfg.claims else None
     load_s = time.perf_counter() - started
-    scorer = instantiate(cfg.model)
+    scorer = build_scorer(cfg)
     head, head_info = load_head(cfg)
     result = predict(articles, cfg, scorer, head, claims=claims)
     run_info = {

@@ -84,17 +84,17 @@ def clean_article(text: str, *, boilerplate: bool = True, header_lines: int = 6,
         if len(seps) >= list_min_separators:
             removed += [("more_stories", line) for line in lines[seps[0]:] if line]
             lines = lines[:seps[0]]
-        kept, in_header, seen = [], True, 0
-        for line in lines:
+        # header zone: the short lines before the first body paragraph (none if there is no long paragraph)
+        body_start = next((i for i, line in enumerate(lines) if len(line) > header_max_chars), 0)
+        kept, seen = [], 0
+        for i, line in enumerate(lines):
             if not line:
                 kept.append(line)
                 continue
             seen += 1
             kind = boilerplate_kind(line)
-            if kind is None and in_header and seen <= header_lines and len(line) <= header_max_chars:
+            if kind is None and i < body_start and seen <= header_lines:
                 kind = "headline"
-            if len(line) > header_max_chars:
-                in_header = False
             if kind:
                 removed.append((kind, line))
             else:

@@ -196,3 +196,48 @@ def read_outlets(path: str | Path) -> dict[str, str]:
             out[row["file"].strip()] = row["outlet"].strip()
             out[Path(row["file"].strip()).stem] = row["outlet"].strip()
     return out
+
+
+# ---- NLI score cache ----------------------------------------------------------------------------------------------
+
+class NliCache:
+    """NLI probabilities on disk (SQLite), keyed by (model identity, premise, hypothesis). Safe to delete.
+
+    Re-runs, sweeps and resumed batch jobs read scores from here instead of recomputing them.
+    """
+
+    def __init__(self, path: str | Path):
+        import sqlite3
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("CREATE TABLE IF NOT EXISTS nli (key TEXT PRIMARY KEY, e REAL, n REAL, c REAL)")
+        except sqlite3.DatabaseError as err:
+            raise PipelineError(self.path, f"NLI cache unreadable ({err}); delete it to start afresh") from None
+
+    @staticmethod
+    def key(model: str, premise: str, hypothesis: str) -> str:
+        return hashlib.sha256(f"{model}\0{premise}\0{hypothesis}".encode()).hexdigest()
+
+    def get_many(self, keys: list[str]) -> dict[str, tuple[float, float, float]]:
+        found: dict[str, tuple[float, float, float]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, e, n, c in self.db.execute(f"SELECT key, e, n, c FROM nli WHERE key IN ({marks})", chunk):
+                found[key] = (e, n, c)
+        return found
+
+    def put_many(self, rows: list[tuple[str, float, float, float]]) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT OR REPLACE INTO nli VALUES (?, ?, ?, ?)", rows)
+
+    def __len__(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM nli").fetchone()[0]
+
+    def close(self) -> None:
+        self.db.close()

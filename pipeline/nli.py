@@ -6,6 +6,8 @@ or a hub id. The label order is read from the model's `config.label2id`, never a
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -103,7 +105,7 @@ class NliScorer:
         self.columns = label_columns(self.model.config.label2id, self.name)
         self.autocast = use_autocast(autocast, self.device)
 
-    @property
+    @functools.cached_property
     def identity(self) -> dict[str, str]:
         """What identifies the weights: name, revision and, for local files, the weights' size and mtime-free hash."""
         ident = {"name": self.name, "revision": str(self.revision or getattr(self.model.config, "_commit_hash", "")
@@ -143,12 +145,56 @@ class NliScorer:
         out = np.zeros((len(pairs), len(NLI_LABELS)))
         if not pairs:
             return out
-        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
         bar = tqdm(total=len(pairs), desc="NLI", unit="pair", disable=not progress, leave=False)
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+        for idx in length_batches(pairs, batch_size):
             batch = self._encode([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
             out[idx] = self._decode(self._forward(batch))
             bar.update(len(idx))
         bar.close()
         return out
+
+
+def length_batches(pairs: Sequence[tuple[str, str]], batch_size: int) -> list[list[int]]:
+    """Indices of `pairs` sorted by length and cut into batches: the one batch plan every scorer uses, so a
+    resumed or cached run computes each pair in the same batch as an uninterrupted one (identical floats)."""
+    order = sorted(range(len(pairs)), key=lambda i: (len(pairs[i][0]) + len(pairs[i][1]), i))
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+class CachedScorer:
+    """An NliScorer whose results are read from / written to an `io.NliCache`, one batch at a time, so a
+    killed run loses at most one batch of work."""
+
+    def __init__(self, scorer: NliScorer, cache):
+        self.scorer = scorer
+        self.cache = cache
+        self.name = scorer.name
+        self.identity = scorer.identity
+        self.model_key = json.dumps(self.identity, sort_keys=True)
+        self.hits = 0
+
+    def score(self, pairs: Sequence[tuple[str, str]], batch_size: int | None = None,
+              progress: bool = False) -> np.ndarray:
+        batch_size = batch_size or self.scorer.batch_size
+        position: dict[tuple[str, str], int] = {}
+        for pair in pairs:
+            position.setdefault(tuple(pair), len(position))
+        unique = list(position)
+        keys = [self.cache.key(self.model_key, p, h) for p, h in unique]
+        cached = self.cache.get_many(keys)
+        self.hits = sum(k in cached for k in keys)
+        values = np.zeros((len(unique), len(NLI_LABELS)))
+        todo = len(unique) - self.hits
+        bar = tqdm(total=todo, desc="NLI", unit="pair", disable=not progress or todo == 0, leave=False)
+        for batch in length_batches(unique, batch_size):
+            if all(keys[i] in cached for i in batch):
+                values[batch] = [cached[keys[i]] for i in batch]
+                continue
+            probs = self.scorer.score([unique[i] for i in batch], batch_size=len(batch))
+            values[batch] = probs
+            self.cache.put_many([(keys[i], *map(float, row)) for i, row in zip(batch, probs)])
+            bar.update(sum(keys[i] not in cached for i in batch))
+        bar.close()
+        if not pairs:
+            return np.zeros((0, len(NLI_LABELS)))
+        return values[[position[tuple(pair)] for pair in pairs]]

@@ -30,6 +30,17 @@ class Prediction:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def build_scorer(cfg):
+    """The configured NLI model (`model/`), behind the on-disk score cache unless `cache.enabled=false`."""
+    from hydra.utils import instantiate
+
+    from pipeline.io import NliCache
+    from pipeline.nli import CachedScorer
+
+    scorer = instantiate(cfg.model)
+    return CachedScorer(scorer, NliCache(cfg.cache.path)) if cfg.cache.enabled else scorer
+
+
 def segment_articles(articles: Sequence[Article], seg) -> tuple[dict[str, list[Sentence]], list[Claim]]:
     sentences = {a.article_id: split_sentences(a, seg.splitter) for a in articles}
     extracted = [c for a in articles for c in extract_claims(a, sentences[a.article_id], seg.min_chars,

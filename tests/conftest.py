@@ -32,6 +32,8 @@ def cfg_factory(tmp_path):
 
     def factory(*overrides: str, config_name: str = "config"):
         base = [f"paths.root={ROOT}", f"paths.reports={tmp_path / 'reports'}"]
+        if config_name == "config":
+            base.append(f"cache.path={tmp_path / 'cache' / 'nli.sqlite'}")
         return make_config(*base, *overrides, config_name=config_name)
 
     return factory

@@ -1,0 +1,58 @@
+"""The NLI score cache: cached results equal fresh ones, re-runs hit the cache, a partial cache resumes exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.io import NliCache
+from pipeline.nli import CachedScorer, NliScorer, length_batches
+
+PAIRS = [(f"premise number {i} " + "word " * (i % 7), f"hypothesis {i % 3}") for i in range(23)]
+
+
+class CountingScorer:
+    """Wraps a real scorer and counts the pairs it is asked to score."""
+
+    def __init__(self, scorer):
+        self.inner, self.calls = scorer, 0
+        self.name, self.identity, self.batch_size = scorer.name, scorer.identity, 4
+
+    def score(self, pairs, batch_size=None, progress=False):
+        self.calls += len(pairs)
+        return self.inner.score(pairs, batch_size=batch_size)
+
+
+def test_cached_scores_equal_fresh_and_rerun_hits(tmp_path, tiny_nli_model):
+    base = NliScorer(str(tiny_nli_model), device="cpu", batch_size=4)
+    fresh = base.score(PAIRS + PAIRS[:3])            # duplicates too
+    counting = CountingScorer(base)
+    cached = CachedScorer(counting, NliCache(tmp_path / "c.sqlite"))
+    first = cached.score(PAIRS + PAIRS[:3])
+    np.testing.assert_array_equal(first, fresh)
+    assert counting.calls == len(PAIRS)              # each unique pair once
+    again = cached.score(PAIRS + PAIRS[:3])
+    np.testing.assert_array_equal(again, first)
+    assert counting.calls == len(PAIRS) and cached.hits == len(PAIRS)
+
+
+def test_partial_cache_resumes_with_identical_results(tmp_path, tiny_nli_model):
+    base = NliScorer(str(tiny_nli_model), device="cpu", batch_size=4)
+    full = CachedScorer(base, NliCache(tmp_path / "full.sqlite")).score(PAIRS)
+    # a run killed after two batches leaves exactly those two batches in its cache
+    cache = NliCache(tmp_path / "partial.sqlite")
+    scorer = CachedScorer(base, cache)
+    for batch in length_batches(PAIRS, 4)[:2]:
+        probs = base.score([PAIRS[i] for i in batch], batch_size=len(batch))
+        cache.put_many([(cache.key(scorer.model_key, *PAIRS[i]), *map(float, row)) for i, row in zip(batch, probs)])
+    resumed = scorer.score(PAIRS)
+    assert scorer.hits == 8
+    np.testing.assert_array_equal(resumed, full)
+
+
+def test_cache_is_keyed_by_model_identity(tmp_path):
+    cache = NliCache(tmp_path / "c.sqlite")
+    assert cache.key("model-a", "p", "h") != cache.key("model-b", "p", "h")
+    cache.put_many([(cache.key("model-a", "p", "h"), 0.7, 0.2, 0.1)])
+    assert cache.get_many([cache.key("model-a", "p", "h"), cache.key("model-b", "p", "h")]) == {
+        cache.key("model-a", "p", "h"): (0.7, 0.2, 0.1)}
+    assert len(cache) == 1
