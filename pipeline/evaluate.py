@@ -49,7 +49,7 @@ def fnc_score(gold: Sequence[str], pred: Sequence[str]) -> float:
     """FNC-1 score relative to the best possible: +0.25 for a right related/unrelated call, +0.75 more for the
     exact label of a related pair."""
     score = best = 0.0
-    for g, p in zip(gold, pred):
+    for g, p in zip(gold, pred, strict=True):
         g_rel, p_rel = g in RELATED, p in RELATED
         best += 1.0 if g_rel else 0.25
         if g_rel == p_rel:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import io
-from pipeline.records import Article, PipelineError
+from pipeline.records import Article, EmptyFileError, PipelineError
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": 
 BOILERPLATE: dict[str, list[str]] = {
     "ad": [r"^(advertisement|advert|sponsored( content)?|promoted|ad)$"],
     "newsletter_promo": [
-        r"\bsign up\b.*\b(newsletter|email|for)\b", r"\bnewsletters?\b", r"\bsubscri(be|ption)\b",
+        r"\bsign up\b", r"\bsubscribe (now|today|here|to (our|the|get))\b", r"\b(our|free|daily|weekly) newsletters?\b",
         r"delivered (directly )?to your inbox", r"^escape your echo chamber", r"\bfree daily email\b",
         r"^(follow us|share this|click here|read more|continue reading)\b",
     ],
@@ -60,8 +60,15 @@ def normalise(text: str) -> str:
     return "\n".join(line.strip() for line in text.split("\n"))
 
 
+# Promotions, ads and navigation are short lines; a long paragraph that mentions "newsletters" is news.
+_MAX_PROMO_CHARS = 250
+_SHORT_ONLY = {"ad", "newsletter_promo", "navigation", "byline"}
+
+
 def boilerplate_kind(line: str) -> str | None:
     for kind, patterns in _COMPILED.items():
+        if kind in _SHORT_ONLY and len(line) > _MAX_PROMO_CHARS:
+            continue
         if any(p.search(line) for p in patterns):
             return kind
     return None
@@ -81,7 +88,9 @@ def clean_article(text: str, *, boilerplate: bool = True, header_lines: int = 6,
     removed: list[tuple[str, str]] = []
     if boilerplate:
         seps = [i for i, line in enumerate(lines) if _SEPARATOR.match(line)]
-        if len(seps) >= list_min_separators:
+        tail = [line for line in lines[seps[0]:] if line] if seps else []
+        # a "more stories" list alternates separators and headlines; a scene break or two in a body does not
+        if len(seps) >= list_min_separators and len(seps) * 3 >= len(tail):
             removed += [("more_stories", line) for line in lines[seps[0]:] if line]
             lines = lines[:seps[0]]
         # header zone: the short lines before the first body paragraph (none if there is no long paragraph)
@@ -110,6 +119,10 @@ def looks_like_html(text: str) -> bool:
     return head.lstrip().startswith(("<!doctype html", "<html")) or len(re.findall(r"</?(p|div|span|a|br)\b", head)) >= 3
 
 
+_BLOCK_TAGS = ["p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "section", "article", "blockquote",
+               "figcaption", "pre", "table", "ul", "ol", "dd", "dt"]
+
+
 def html_to_text(html: str) -> str:
     """Visible text of an HTML page, one block element per line (scripts, styles and navigation dropped)."""
     from bs4 import BeautifulSoup
@@ -117,12 +130,24 @@ def html_to_text(html: str) -> str:
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg"]):
         tag.decompose()
-    return soup.get_text("\n", strip=True)
+    for tag in soup.find_all("br"):
+        tag.replace_with("\n")
+    for tag in soup.find_all(_BLOCK_TAGS):  # block elements become lines; inline ones (<b>, <a>) stay in place
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    return soup.get_text()
 
 
 def _make(article_id: str, raw: str, outlet: str, cfg, source_path: str = "", **meta) -> tuple[Article, list]:
+    where = source_path or article_id
+    if len(raw) > cfg.max_chars:
+        # bounded memory and time: a multi-megabyte "article" is a scrape gone wrong, not news
+        cut = raw.rfind(" ", 0, cfg.max_chars)
+        raw = raw[:cut if cut > cfg.max_chars // 2 else cfg.max_chars]
+        log.warning("%s: longer than ingest.max_chars=%d characters; only the first part is used", where,
+                    cfg.max_chars)
     if looks_like_html(raw):
-        log.warning("%s: HTML detected; extracted its visible text", source_path or article_id)
+        log.warning("%s: HTML detected; extracted its visible text", where)
         raw = html_to_text(raw)
     cleaned = clean_article(raw, boilerplate=cfg.boilerplate, header_lines=cfg.header_lines,
                             header_max_chars=cfg.header_max_chars, list_min_separators=cfg.list_min_separators)
@@ -146,7 +171,12 @@ def load_articles(path: str | Path, cfg, strict: bool = False) -> tuple[list[Art
         outlets_file = path / "outlets.csv"
         outlets = io.read_outlets(outlets_file) if outlets_file.is_file() else {}
         for file in files:
-            raw, encoding = io.read_text(file)
+            try:
+                raw, encoding = io.read_text(file)
+            except EmptyFileError:
+                log.warning("%s: empty file; skipped", file)
+                notes.setdefault("empty_files", []).append(file.name)
+                continue
             if encoding != "utf-8":
                 log.warning("%s: not UTF-8; decoded as %s", file, encoding)
                 notes["encodings"][file.name] = encoding

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from pipeline.records import PipelineError
+from pipeline.records import EmptyFileError, PipelineError
 
 csv.field_size_limit(1 << 26)
 
@@ -97,19 +97,24 @@ def write_jsonl(path: str | Path, rows: Iterable[dict]) -> int:
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict | None, str]]:
     """Yield (line number, parsed object or None if malformed, error message) for each non-blank line."""
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                yield lineno, None, err.msg
-                continue
-            if not isinstance(obj, dict):
-                yield lineno, None, "not a JSON object"
-                continue
-            yield lineno, obj, ""
+    lineno = 0
+    with open(path, encoding="utf-8-sig") as fh:
+        try:
+            for lineno, line in enumerate(fh, start=1):  # noqa: B007 (lineno is read in the except)
+                if line.strip():
+                    yield (lineno, *_parse_json_object(line))
+        except UnicodeDecodeError:
+            raise PipelineError(path, f"line {lineno + 1}: not UTF-8 text (JSONL must be UTF-8)") from None
+
+
+def _parse_json_object(line: str) -> tuple[dict | None, str]:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as err:
+        return None, err.msg
+    if not isinstance(obj, dict):
+        return None, "not a JSON object"
+    return obj, ""
 
 
 @contextlib.contextmanager
@@ -168,7 +173,7 @@ def read_text(path: str | Path) -> tuple[str, str]:
         raise PipelineError(path, "file not found")
     data = path.read_bytes()
     if not data.strip():
-        raise PipelineError(path, "empty file")
+        raise EmptyFileError(path, "empty file")
     head = data[:8192]
     if b"\x00" in head:
         raise PipelineError(path, "binary file, not text")
@@ -176,12 +181,25 @@ def read_text(path: str | Path) -> tuple[str, str]:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
         pass
+    # Western news is far more often cp1252/latin-1 than anything else, and detectors confuse those with
+    # cp1250/cp850 on short texts; take cp1252 when it decodes cleanly, else ask charset-normalizer.
+    try:
+        text = data.decode("cp1252")
+        if not _has_binary_controls(text):
+            return text, "cp1252"
+    except UnicodeDecodeError:
+        pass
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
-    if best is None:
+    if best is None or _has_binary_controls(str(best)):
         raise PipelineError(path, "binary file or unknown text encoding")
     return str(best), best.encoding
+
+
+def _has_binary_controls(text: str) -> bool:
+    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    return controls > 0.01 * min(len(text), 8192)
 
 
 def read_outlets(path: str | Path) -> dict[str, str]:

@@ -14,7 +14,7 @@ from pipeline.cluster import cluster_claims
 from pipeline.embed import embed_texts
 from pipeline.evidence import attach_scores, build_pairs, nli_inputs
 from pipeline.features import to_features
-from pipeline.records import STANCE_LABELS, Article, CanonicalClaim, Claim, Sentence, StancePair, StancePrediction
+from pipeline.records import STANCE_LABELS, PipelineError, Article, CanonicalClaim, Claim, Sentence, StancePair, StancePrediction
 from pipeline.segment import extract_claims, split_sentences
 
 log = logging.getLogger(__name__)
@@ -30,14 +30,27 @@ class Prediction:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def build_scorer(cfg):
-    """The configured NLI model (`model/`), behind the on-disk score cache unless `cache.enabled=false`."""
+def instantiate_unwrapped(node):
+    """hydra.utils.instantiate, but a PipelineError raised by the target stays a PipelineError (Hydra would wrap
+    it in an InstantiationException, and the user would get a traceback instead of one line)."""
+    from hydra.errors import InstantiationException
     from hydra.utils import instantiate
 
+    try:
+        return instantiate(node)
+    except InstantiationException as err:
+        cause = err.__cause__
+        if isinstance(cause, PipelineError):
+            raise cause from None
+        raise PipelineError(None, f"could not build {node.get('_target_')}: {cause or err}") from None
+
+
+def build_scorer(cfg):
+    """The configured NLI model (`model/`), behind the on-disk score cache unless `cache.enabled=false`."""
     from pipeline.io import NliCache
     from pipeline.nli import CachedScorer
 
-    scorer = instantiate(cfg.model)
+    scorer = instantiate_unwrapped(cfg.model)
     return CachedScorer(scorer, NliCache(cfg.cache.path)) if cfg.cache.enabled else scorer
 
 

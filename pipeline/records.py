@@ -33,6 +33,10 @@ class PipelineError(Exception):
         super().__init__(f"{self.path}: {problem}" if self.path else problem)
 
 
+class EmptyFileError(PipelineError):
+    """An input file with no content (a directory of articles skips these with a warning)."""
+
+
 @dataclass(frozen=True)
 class Article:
     article_id: str

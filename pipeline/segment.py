@@ -17,7 +17,10 @@ SPLITTERS = ("pysbd", "blingfire")
 _GLUED = re.compile(r"(?<=[a-z0-9][.!?][\"'])(?=[A-Z])|(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
 _TERMINAL = re.compile(r"[.!][\"')\]]*$")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
-_BYLINE = re.compile(r"^(by|from|via|photo|image|credit|source|updated|published|posted|--)\b", re.I)
+# "By Jane Doe", "From Reuters", "Photo: ...", "-- With assistance from ...": not "By the end of 2017, ..."
+_NAME = r"[A-Z][\w.'-]*(?:\s+(?:and\s+)?[A-Z][\w.'-]*){0,4}"
+_BYLINE = re.compile(rf"^(?:[Bb]y|[Ff]rom|[Vv]ia)\s+{_NAME}(?:,?\s+in\s+{_NAME})?\s*[,.]?$"
+                     r"|^(?i:photo|image|credit|source|updated|published|posted)\s*:|^--")
 _URL_OR_EMAIL = re.compile(r"https?://|www\.|[\w.+-]+@[\w-]+\.\w")
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
 from pipeline.features import FEATURES
 from pipeline.records import STANCE_LABELS
@@ -35,6 +36,7 @@ class RuleStance(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self)
         X = np.asarray(X, dtype=float)
         related = 1.0 / (1.0 + np.exp(-(X[:, _COL["similarity"]] - self.unrelated_similarity) / self.temperature))
         e = X[:, _COL["max_entailment"]]
@@ -42,9 +44,9 @@ class RuleStance(ClassifierMixin, BaseEstimator):
         total = np.maximum(e + c, 1.0)  # keep e + c <= 1
         agree = np.where(e >= self.agree_threshold, e / total, 0.0)
         disagree = np.where(c >= self.disagree_threshold, c / total, 0.0)
-        discuss = 1.0 - agree - disagree
+        discuss = np.clip(1.0 - agree - disagree, 0.0, 1.0)
         probs = np.stack([agree * related, disagree * related, discuss * related, 1.0 - related], axis=1)
-        return probs
+        return probs / probs.sum(axis=1, keepdims=True)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.array(STANCE_LABELS)[self.predict_proba(X).argmax(axis=1)]

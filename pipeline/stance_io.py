@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from hydra.utils import instantiate
 
 log = logging.getLogger(__name__)
 
 
 def load_head(cfg):
     """Return (fitted head, info dict). For now the rule in `conf/stance/`; `make train` adds learned heads."""
-    head = instantiate(cfg.stance).fit()
+    from pipeline.predict import instantiate_unwrapped
+
+    head = instantiate_unwrapped(cfg.stance).fit()
     params = head.get_params()
     return head, {"kind": type(head).__name__, "params": params}

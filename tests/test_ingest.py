@@ -10,12 +10,18 @@ from conftest import SEEDS
 from pipeline.ingest import clean_article, load_articles, load_claims, normalise
 from pipeline.records import PipelineError
 
-BODY_1 = ("The mayor opened the new bridge on Monday after three years of construction delays, telling a crowd "
-          "of several hundred residents that the wait had been worth it.")
-BODY_2 = ("Officials said the bridge cost $4 million, about a third more than the council had budgeted when the "
-          "project was first approved in 2019, according to city records.")
-BODY_3 = ("Critics say the project ran over budget because the council changed contractors twice, and they have "
-          "asked the regional auditor to review every payment made since 2020.")
+BODY_1 = (
+    "The mayor opened the new bridge on Monday after three years of construction delays, telling a crowd "
+    "of several hundred residents that the wait had been worth it."
+)
+BODY_2 = (
+    "Officials said the bridge cost $4 million, about a third more than the council had budgeted when the "
+    "project was first approved in 2019, according to city records."
+)
+BODY_3 = (
+    "Critics say the project ran over budget because the council changed contractors twice, and they have "
+    "asked the regional auditor to review every payment made since 2020."
+)
 
 
 @pytest.fixture
@@ -24,10 +30,13 @@ def ingest_cfg(cfg_factory):
 
 
 def _jsonl(path, rows: list) -> None:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8")
+    path.write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8"
+    )
 
 
-# ---- normalise ------------------------------------------------------------------------------------------------------
+# ---- normalise ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
@@ -45,7 +54,7 @@ def test_normalise(raw, expected):
     assert normalise(raw) == expected
 
 
-# ---- clean_article ----------------------------------------------------------------------------------------------------
+# ---- clean_article -----------------------------------------------------------------------------------------
 
 RAW_ARTICLE = f"""ADVERTISEMENT
 
@@ -89,10 +98,15 @@ def test_clean_article_records_what_it_removed():
         by_kind.setdefault(kind, []).append(line)
 
     assert by_kind["ad"] == ["ADVERTISEMENT"]
-    assert by_kind["headline"] == ["Bridge Opens After Years of Delay", "The mayor's big day, in pictures.",
-                                   "Mayor Jane Doe at the ceremony."]
+    assert by_kind["headline"] == [
+        "Bridge Opens After Years of Delay",
+        "The mayor's big day, in pictures.",
+        "Mayor Jane Doe at the ceremony.",
+    ]
     assert len(by_kind["photo_credit"]) == 2
-    assert by_kind["newsletter_promo"] == ["Sign up for our daily newsletter to get the news delivered to your inbox."]
+    assert by_kind["newsletter_promo"] == [
+        "Sign up for our daily newsletter to get the news delivered to your inbox."
+    ]
     assert len(by_kind["contact"]) == 1 and "jroe3@" in by_kind["contact"][0]
     assert by_kind["copyright"][0].startswith("\u00a92024")
     assert by_kind["navigation"] == ["More stories"]
@@ -119,28 +133,38 @@ def test_clean_article_without_boilerplate_removal_only_normalises():
 @pytest.mark.parametrize(
     "paragraph",
     [
-        "The newspaper said its subscription revenue rose 12 percent last year, helping offset a steep fall in "
-        "print advertising across its regional titles.",
-        "Substack, which hosts paid newsletters for thousands of independent writers, said on Tuesday that it had "
-        "passed three million paying readers.",
+        "The newspaper said its subscription revenue rose 12 percent last year, helping offset a steep "
+        "fall in print advertising across its regional titles.",
+        "Substack, which hosts paid newsletters for thousands of independent writers, said on Tuesday "
+        "that it had passed three million paying readers.",
     ],
     ids=["subscription", "newsletters"],
 )
 def test_clean_article_keeps_body_paragraphs_that_mention_subscriptions(paragraph):
-    # BUG: the newsletter_promo patterns (r"\bsubscri(be|ption)\b", r"\bnewsletters?\b") are searched anywhere in
-    # a line of any length, so news paragraphs about subscriptions or newsletters are silently dropped.
+    # BUG: the newsletter_promo patterns (r"\bsubscri(be|ption)\b", r"\bnewsletters?\b") are searched
+    # anywhere in a line of any length, so news paragraphs about subscriptions or newsletters are silently
+    # dropped.
     text = f"{BODY_1}\n{paragraph}\n{BODY_2}"
     assert clean_article(text).text == text
 
 
-# ---- load_articles: the seed directory --------------------------------------------------------------------------------
+# ---- load_articles: the seed directory ---------------------------------------------------------------------
+
 
 def test_seed_articles_lose_their_boilerplate(ingest_cfg):
     articles, notes = load_articles(SEEDS, ingest_cfg)
 
     assert [a.article_id for a in articles] == sorted(p.stem for p in SEEDS.glob("*.txt"))
     for article in articles:
-        for junk in ("Epstein", "newsletter", "Newsletter", "\u00a9", "awayne3@", "ADVERTISEMENT", "(Bloomberg) --"):
+        for junk in (
+            "Epstein",
+            "newsletter",
+            "Newsletter",
+            "\u00a9",
+            "awayne3@",
+            "ADVERTISEMENT",
+            "(Bloomberg) --",
+        ):
             assert junk not in article.text, (article.article_id, junk)
         assert article.text.strip()
     bloomberg = next(a for a in articles if a.article_id.startswith("002"))
@@ -164,7 +188,9 @@ def test_seed_outlets_come_from_outlets_csv(ingest_cfg):
 def test_directory_with_html_and_blank_outlet(tmp_path, ingest_cfg):
     (tmp_path / "b.html").write_text(
         f"<!doctype html><html><head><title>t</title><script>var tracker = 1;</script></head><body>"
-        f"<nav>Home | World</nav><p>{BODY_1}</p><p>{BODY_2}</p></body></html>", encoding="utf-8")
+        f"<nav>Home | World</nav><p>{BODY_1}</p><p>{BODY_2}</p></body></html>",
+        encoding="utf-8",
+    )
     (tmp_path / "a.txt").write_text(f"{BODY_3}\n", encoding="utf-8")
     (tmp_path / "outlets.csv").write_text("file,outlet\na.txt,Daily One\nb.html,\n", encoding="utf-8")
 
@@ -174,14 +200,25 @@ def test_directory_with_html_and_blank_outlet(tmp_path, ingest_cfg):
     assert articles[1].text == f"{BODY_1}\n{BODY_2}"
 
 
-# ---- load_articles: JSONL ---------------------------------------------------------------------------------------------
+# ---- load_articles: JSONL ----------------------------------------------------------------------------------
+
 
 def test_jsonl_valid_lines_load_with_metadata(tmp_path, ingest_cfg):
     path = tmp_path / "in.jsonl"
-    _jsonl(path, [
-        {"id": "b", "text": BODY_2, "outlet": "Evening Two", "title": "Bridge cost", "url": "u2", "published": "2024"},
-        {"id": 7, "text": BODY_1},
-    ])
+    _jsonl(
+        path,
+        [
+            {
+                "id": "b",
+                "text": BODY_2,
+                "outlet": "Evening Two",
+                "title": "Bridge cost",
+                "url": "u2",
+                "published": "2024",
+            },
+            {"id": 7, "text": BODY_1},
+        ],
+    )
 
     articles, notes = load_articles(path, ingest_cfg)
 
@@ -189,20 +226,29 @@ def test_jsonl_valid_lines_load_with_metadata(tmp_path, ingest_cfg):
     assert articles[0].outlet == "7"  # no outlet: the article id stands in
     assert articles[0].text == BODY_1
     b = articles[1]
-    assert (b.outlet, b.title, b.url, b.published, b.text) == ("Evening Two", "Bridge cost", "u2", "2024", BODY_2)
+    assert (b.outlet, b.title, b.url, b.published, b.text) == (
+        "Evening Two",
+        "Bridge cost",
+        "u2",
+        "2024",
+        BODY_2,
+    )
     assert b.source_path.endswith("in.jsonl:1")
     assert notes["skipped_lines"] == []
 
 
 def _malformed(path) -> None:
-    _jsonl(path, [
-        {"id": "a", "text": BODY_1},
-        '{"id": "b", "text": ',             # truncated JSON
-        {"id": "c", "text": BODY_2},
-        {"id": "d"},                        # no text
-        '["not", "an", "object"]',
-        {"id": "e", "text": BODY_3},
-    ])
+    _jsonl(
+        path,
+        [
+            {"id": "a", "text": BODY_1},
+            '{"id": "b", "text": ',  # truncated JSON
+            {"id": "c", "text": BODY_2},
+            {"id": "d"},  # no text
+            '["not", "an", "object"]',
+            {"id": "e", "text": BODY_3},
+        ],
+    )
 
 
 def test_jsonl_malformed_lines_are_skipped_and_recorded(tmp_path, ingest_cfg):
@@ -224,11 +270,14 @@ def test_jsonl_malformed_line_is_an_error_when_strict(tmp_path, ingest_cfg):
 
 def test_jsonl_duplicate_texts_are_dropped(tmp_path, ingest_cfg):
     path = tmp_path / "in.jsonl"
-    _jsonl(path, [
-        {"id": "b", "text": BODY_1},
-        {"id": "a", "text": BODY_2},
-        {"id": "c", "text": BODY_1.upper()},  # same text up to case
-    ])
+    _jsonl(
+        path,
+        [
+            {"id": "b", "text": BODY_1},
+            {"id": "a", "text": BODY_2},
+            {"id": "c", "text": BODY_1.upper()},  # same text up to case
+        ],
+    )
 
     articles, notes = load_articles(path, ingest_cfg)
 
@@ -245,8 +294,10 @@ def test_jsonl_duplicate_id_is_an_error(tmp_path, ingest_cfg):
 
 def test_jsonl_html_text_is_converted(tmp_path, ingest_cfg):
     path = tmp_path / "in.jsonl"
-    html = (f"<html><body><div><p>{BODY_1}</p><p>{BODY_2}</p></div><script>var tracker = 1;</script>"
-            "<footer>About us</footer></body></html>")
+    html = (
+        f"<html><body><div><p>{BODY_1}</p><p>{BODY_2}</p></div><script>var tracker = 1;</script>"
+        "<footer>About us</footer></body></html>"
+    )
     _jsonl(path, [{"id": "a", "text": html}])
 
     (article,), _ = load_articles(path, ingest_cfg)
@@ -255,12 +306,14 @@ def test_jsonl_html_text_is_converted(tmp_path, ingest_cfg):
 
 
 def test_html_inline_markup_does_not_split_or_drop_a_paragraph(tmp_path, ingest_cfg):
-    # BUG: html_to_text joins every text node with "\n", so <b>/<a> inside a <p> break the paragraph into short
-    # lines, which the header rule then drops: the first paragraph below disappears completely.
+    # BUG: html_to_text joins every text node with "\n", so <b>/<a> inside a <p> break the paragraph into
+    # short lines, which the header rule then drops: the first paragraph below disappears completely.
     path = tmp_path / "in.jsonl"
-    html = ("<html><body><p>The mayor <b>did not</b> open the new bridge on Monday, officials said, and the council "
-            "will meet again next week to <a href='/x'>discuss the delay</a> and its cost.</p>"
-            f"<p>{BODY_2}</p></body></html>")
+    html = (
+        "<html><body><p>The mayor <b>did not</b> open the new bridge on Monday, officials said, and the "
+        "council will meet again next week to <a href='/x'>discuss the delay</a> and its cost.</p>"
+        f"<p>{BODY_2}</p></body></html>"
+    )
     _jsonl(path, [{"id": "a", "text": html}])
 
     (article,), _ = load_articles(path, ingest_cfg)
@@ -269,11 +322,18 @@ def test_html_inline_markup_does_not_split_or_drop_a_paragraph(tmp_path, ingest_
 
 
 def test_jsonl_with_utf8_bom_loads_its_first_line(tmp_path, ingest_cfg):
-    # BUG: iter_jsonl opens with encoding="utf-8", so a BOM (Windows editors) makes line 1 "malformed" and the first
-    # article is silently skipped. read_text and read_table use utf-8-sig.
+    # BUG: iter_jsonl opens with encoding="utf-8", so a BOM (Windows editors) makes line 1 "malformed" and the
+    # first article is silently skipped. read_text and read_table use utf-8-sig.
     path = tmp_path / "in.jsonl"
-    path.write_bytes(("\ufeff" + json.dumps({"id": "a", "text": BODY_1}) + "\n"
-                      + json.dumps({"id": "b", "text": BODY_2}) + "\n").encode("utf-8"))
+    path.write_bytes(
+        (
+            "\ufeff"
+            + json.dumps({"id": "a", "text": BODY_1})
+            + "\n"
+            + json.dumps({"id": "b", "text": BODY_2})
+            + "\n"
+        ).encode("utf-8")
+    )
 
     articles, notes = load_articles(path, ingest_cfg)
 
@@ -284,8 +344,11 @@ def test_jsonl_with_utf8_bom_loads_its_first_line(tmp_path, ingest_cfg):
 def test_jsonl_not_utf8_is_a_pipeline_error_or_decoded(tmp_path, ingest_cfg):
     # BUG: a cp1252 JSONL raises a raw UnicodeDecodeError (a traceback) instead of a one-line PipelineError.
     path = tmp_path / "in.jsonl"
-    path.write_bytes((json.dumps({"id": "a", "text": "Le caf\u00e9 " + BODY_1}, ensure_ascii=False) + "\n")
-                     .encode("cp1252"))
+    path.write_bytes(
+        (json.dumps({"id": "a", "text": "Le caf\u00e9 " + BODY_1}, ensure_ascii=False) + "\n").encode(
+            "cp1252"
+        )
+    )
     try:
         articles, _ = load_articles(path, ingest_cfg)
     except PipelineError as err:
@@ -317,14 +380,18 @@ def test_load_articles_rejects_bad_inputs(tmp_path, ingest_cfg, name):
     assert err.value.path == str(path)
 
 
-# ---- load_claims ------------------------------------------------------------------------------------------------------
+# ---- load_claims -------------------------------------------------------------------------------------------
+
 
 def test_load_claims_parses_ids_texts_and_article_lists(tmp_path):
     path = tmp_path / "claims.jsonl"
-    _jsonl(path, [
-        {"id": "c1", "text": "  \u201cRussia\u201d is not helping\u00a0us. ", "articles": ["a1", 2]},
-        {"text": "The bridge cost $4 million."},
-    ])
+    _jsonl(
+        path,
+        [
+            {"id": "c1", "text": "  \u201cRussia\u201d is not helping\u00a0us. ", "articles": ["a1", 2]},
+            {"text": "The bridge cost $4 million."},
+        ],
+    )
 
     claims = load_claims(path, ["a1", "2", "a3"])
 

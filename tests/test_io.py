@@ -22,7 +22,8 @@ def _expected_mode(directory: bool = False) -> int:
     return (0o777 if directory else 0o666) & ~mask
 
 
-# ---- atomic_dir ---------------------------------------------------------------------------------------------------
+# ---- atomic_dir --------------------------------------------------------------------------------------------
+
 
 def test_atomic_dir_refuses_existing_dir_and_leaves_it_untouched(tmp_path):
     out = tmp_path / "out"
@@ -82,7 +83,8 @@ def test_atomic_dir_leaves_nothing_behind_on_error(tmp_path, existing):
         assert list(tmp_path.iterdir()) == []
 
 
-# ---- atomic_file / write_* -----------------------------------------------------------------------------------------
+# ---- atomic_file / write_* ---------------------------------------------------------------------------------
+
 
 def test_atomic_file_and_write_jsonl_have_normal_permissions(tmp_path):
     with io.atomic_file(tmp_path / "a.txt") as tmp:
@@ -109,11 +111,17 @@ def test_atomic_file_removes_temp_and_keeps_old_file_on_error(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
 
 
-# ---- read_text ------------------------------------------------------------------------------------------------------
+# ---- read_text ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("content", "problem"),
-    [(None, "not found"), (b"", "empty"), (b"  \n\t\n", "empty"), (b"PK\x03\x04\x00\x00binary\x00data", "binary")],
+    [
+        (None, "not found"),
+        (b"", "empty"),
+        (b"  \n\t\n", "empty"),
+        (b"PK\x03\x04\x00\x00binary\x00data", "binary"),
+    ],
     ids=["missing", "empty", "blank", "binary"],
 )
 def test_read_text_errors_name_the_path(tmp_path, content, problem):
@@ -133,8 +141,10 @@ def test_read_text_utf8_with_bom(tmp_path):
     assert io.read_text(path) == ("Café owners cheered.", "utf-8")
 
 
-FRENCH = ("Le café du coin a rouvert ses portes lundi. Les habitués étaient ravis, a dit la propriétaire, "
-          "qui a tout rénové pendant l'été.\n") * 3
+FRENCH = (
+    "Le café du coin a rouvert ses portes lundi. Les habitués étaient ravis, a dit la propriétaire, "
+    "qui a tout rénové pendant l'été.\n"
+) * 3
 
 
 @pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
@@ -148,8 +158,10 @@ def test_read_text_decodes_western_european_text(tmp_path, encoding):
 
 def test_read_text_decodes_latin1_spanish_and_portuguese_letters(tmp_path):
     # BUG: charset_normalizer picks cp1250 here, turning "São"/"señor"/"España" into "Săo"/"seńor"/"Espańa".
-    text = ("The mayor of São Paulo met the señor from España on Monday, and the café owners of the old town "
-            "welcomed the visit warmly.\n") * 3
+    text = (
+        "The mayor of São Paulo met the señor from España on Monday, and the café owners of the old town "
+        "welcomed the visit warmly.\n"
+    ) * 3
     path = tmp_path / "a.txt"
     path.write_bytes(text.encode("latin-1"))
     assert io.read_text(path)[0] == text
@@ -164,7 +176,8 @@ def test_read_text_decodes_cp1252_smart_quotes(tmp_path):
     assert decoded == text, f"decoded as {encoding}: {decoded!r}"
 
 
-# ---- iter_jsonl -----------------------------------------------------------------------------------------------------
+# ---- iter_jsonl --------------------------------------------------------------------------------------------
+
 
 def test_iter_jsonl_reports_malformed_lines_with_line_numbers(tmp_path):
     path = tmp_path / "rows.jsonl"
@@ -172,7 +185,12 @@ def test_iter_jsonl_reports_malformed_lines_with_line_numbers(tmp_path):
 
     rows = list(io.iter_jsonl(path))
 
-    assert [(lineno, obj) for lineno, obj, _ in rows] == [(1, {"id": 1}), (3, None), (4, None), (6, {"id": 3})]
+    assert [(lineno, obj) for lineno, obj, _ in rows] == [
+        (1, {"id": 1}),
+        (3, None),
+        (4, None),
+        (6, {"id": 3}),
+    ]
     errors = {lineno: error for lineno, _, error in rows}
     assert errors[1] == errors[6] == ""
     assert errors[3]  # the JSON decoder's message

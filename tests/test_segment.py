@@ -12,8 +12,8 @@ TEXT = (
     "\n"
     '"Russia is making up for some of what China is doing."He suggested that Putin might be subverting the '
     "sanctions.\n"
-    "Caf\u00e9 owners in Z\u00fcrich said prices rose by 5% last year. The euro \u2014 worth \u20ac1.10 \u2014 "
-    "fell again.\n"
+    "Caf\u00e9 owners in Z\u00fcrich said prices rose by 5% last year. "
+    "The euro \u2014 worth \u20ac1.10 \u2014 fell again.\n"
     "The mayor opened the bridge on Monday. Officials met on Jan. 5 in Washington D.C. for talks.\n"
     "Was the bridge worth four million dollars?\n"
     "Bridge Opens After Years of Delay"
@@ -33,9 +33,10 @@ def test_offsets_map_back_to_the_article(article, splitter):
     for i, s in enumerate(sentences):
         assert s.article_id == "a9"
         assert s.index == i
-        assert article.text[s.start:s.end] == s.text
+        assert article.text[s.start : s.end] == s.text
         assert s.text == s.text.strip() and s.text
-    assert all(a.end <= b.start for a, b in zip(sentences, sentences[1:]))  # in order, no overlap
+    # in order, no overlap
+    assert all(a.end <= b.start for a, b in zip(sentences, sentences[1:], strict=False))
 
 
 @pytest.mark.parametrize("splitter", SPLITTERS)
@@ -49,7 +50,9 @@ def test_every_word_lands_in_a_sentence(article, splitter):
 
 @pytest.mark.parametrize("splitter", SPLITTERS)
 def test_repeated_sentence_gets_its_own_offsets(article, splitter):
-    repeated = [s for s in split_sentences(article, splitter) if s.text == "The mayor opened the bridge on Monday."]
+    repeated = [
+        s for s in split_sentences(article, splitter) if s.text == "The mayor opened the bridge on Monday."
+    ]
     assert len(repeated) == 2
     assert repeated[0].start == 0
     assert repeated[1].start == TEXT.rindex("The mayor opened")
@@ -77,7 +80,8 @@ def test_empty_article_has_no_sentences():
     assert split_sentences(Article("e", "o", ""), "pysbd") == []
 
 
-# ---- claim filter -----------------------------------------------------------------------------------------------------
+# ---- claim filter ------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("sentence", "reason"),
@@ -110,7 +114,7 @@ def test_claim_filter_drops_non_claims(sentence, reason):
         '"Russia is not helping us at all with North Korea," Trump told Reuters.',
         '"In other words, Russia is making up for some of what China is doing."',
         "Officials said the bridge cost $4 million!",
-        # BUG: _BYLINE matches any sentence that starts with "By" or "From", so these ordinary claims are dropped.
+        # BUG: _BYLINE matches any sentence starting with "By" or "From": these ordinary claims are dropped.
         "By the end of 2017, China had cut its coal imports from North Korea.",
         "From January, oil exports to North Korea will be capped at two million barrels.",
     ],
@@ -127,7 +131,8 @@ def test_claim_filter_thresholds_are_arguments():
     assert claim_filter_reason(sentence, max_chars=20, min_chars=5) == "too_long"
 
 
-# ---- extract_claims ---------------------------------------------------------------------------------------------------
+# ---- extract_claims ----------------------------------------------------------------------------------------
+
 
 def test_extract_claims_keeps_offsets_and_outlet(article):
     sentences = split_sentences(article, "pysbd")
@@ -137,7 +142,7 @@ def test_extract_claims_keeps_offsets_and_outlet(article):
     assert {c.outlet for c in claims} == {"Daily Nine"}
     assert {c.article_id for c in claims} == {"a9"}
     for claim in claims:
-        assert article.text[claim.start:claim.end] == claim.text
+        assert article.text[claim.start : claim.end] == claim.text
         assert claim_filter_reason(claim.text) is None
     kept = {c.text for c in claims}
     assert "He suggested that Putin might be subverting the sanctions." in kept
@@ -158,7 +163,11 @@ def test_claim_ids_are_unique_and_stable(articles):
 
 def test_claim_ids_follow_sentence_index_not_claim_position():
     # a dropped question in the middle must not renumber the claims after it
-    article = Article("q1", "o", "The mayor opened the new bridge on Monday. Was it worth four million dollars "
-                                 "of public money? Officials said the cost was justified by traffic.")
+    article = Article(
+        "q1",
+        "o",
+        "The mayor opened the new bridge on Monday. Was it worth four million dollars "
+        "of public money? Officials said the cost was justified by traffic.",
+    )
     claims = extract_claims(article, split_sentences(article, "pysbd"))
     assert [c.claim_id for c in claims] == ["q1:s000", "q1:s002"]

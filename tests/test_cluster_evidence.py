@@ -1,0 +1,184 @@
+"""cluster.py and evidence.py: clustering hand-made vectors, evidence retrieval, NLI inputs and scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.cluster import cluster_claims
+from pipeline.evidence import attach_scores, build_pairs, nli_inputs
+from pipeline.records import Article, CanonicalClaim, Claim, Evidence, Sentence, StancePair
+
+
+def _unit(*angles_deg: float) -> np.ndarray:
+    """Unit vectors in the plane at the given angles, `(n, 2)`."""
+    rad = np.deg2rad(angles_deg)
+    return np.stack([np.cos(rad), np.sin(rad)], axis=1)
+
+
+def _claims(*texts: str) -> list[Claim]:
+    return [Claim(f"a{i}:s000", f"a{i}", f"Outlet {i}", text) for i, text in enumerate(texts)]
+
+
+# ---- cluster_claims ----------------------------------------------------------------------------------------
+
+
+def test_cluster_groups_near_duplicates_in_first_appearance_order():
+    claims = _claims("bridge A", "bakery A", "bridge B", "bakery B", "rain")
+    # bridge ~0-10 degrees, bakery ~90 degrees, rain ~200 degrees: within groups cos >= 0.98, across <= 0.2
+    emb = _unit(0, 90, 10, 95, 200)
+
+    groups = cluster_claims(claims, emb, similarity_threshold=0.75)
+
+    assert [g.claim_id for g in groups] == ["k001", "k002", "k003"]
+    assert [[s.text for s in g.sources] for g in groups] == [
+        ["bridge A", "bridge B"],
+        ["bakery A", "bakery B"],
+        ["rain"],
+    ]
+    for g in groups:
+        assert g.text in {s.text for s in g.sources}
+        assert g.article_ids is None
+
+
+def test_cluster_ids_follow_input_order_not_label_numbers():
+    claims = _claims("rain", "bridge A", "bridge B")
+    groups = cluster_claims(claims, _unit(200, 0, 5))
+    assert [(g.claim_id, [s.text for s in g.sources]) for g in groups] == [
+        ("k001", ["rain"]),
+        ("k002", ["bridge A", "bridge B"]),
+    ]
+
+
+def test_cluster_representative_is_the_medoid():
+    claims = _claims("edge one", "middle", "edge two")
+    groups = cluster_claims(claims, _unit(0, 10, 20))
+    assert len(groups) == 1
+    assert groups[0].text == "middle"
+    assert len(groups[0].sources) == 3
+
+
+def test_cluster_threshold_controls_merging():
+    claims = _claims("x", "y")
+    emb = _unit(0, 40)  # cosine 0.766
+    assert len(cluster_claims(claims, emb, similarity_threshold=0.75)) == 1
+    assert len(cluster_claims(claims, emb, similarity_threshold=0.80)) == 2
+
+
+def test_cluster_single_and_empty():
+    assert cluster_claims([], np.zeros((0, 2))) == []
+    (only,) = cluster_claims(_claims("alone"), _unit(30))
+    assert (only.claim_id, only.text, len(only.sources)) == ("k001", "alone", 1)
+
+
+def test_cluster_with_the_bundled_encoder():
+    from pipeline.embed import embed_texts
+
+    texts = [
+        "Russia is helping North Korea evade international sanctions, Trump said.",
+        "A local bakery won a national award for its sourdough bread.",
+        "Trump accused Russia of helping North Korea get around the sanctions.",
+        "The town bakery received a national prize for its sourdough loaf.",
+    ]
+    emb = embed_texts(texts)
+
+    assert emb.shape == (4, 384)
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-4)
+    groups = cluster_claims(_claims(*texts), emb, similarity_threshold=0.75)
+    assert [[s.text for s in g.sources] for g in groups] == [[texts[0], texts[2]], [texts[1], texts[3]]]
+
+
+# ---- build_pairs -------------------------------------------------------------------------------------------
+
+
+def _sentences(article_id: str, *texts: str) -> list[Sentence]:
+    return [Sentence(article_id, i, 0, len(t), t) for i, t in enumerate(texts)]
+
+
+@pytest.fixture
+def retrieval():
+    articles = [
+        Article("a1", "Daily One", "..."),
+        Article("a2", "Evening Two", ""),
+        Article("a3", "Weekly Three", "..."),
+    ]
+    sentences = {
+        "a1": _sentences("a1", "s-orth", "s-same", "s-close", "s-opposite"),
+        "a2": [],
+        "a3": _sentences("a3", "t-close", "t-far"),
+    }
+    sentence_emb = {"a1": _unit(90, 0, 30, 180), "a2": np.zeros((0, 2)), "a3": _unit(20, 120)}
+    claims = [
+        CanonicalClaim("k001", "claim at zero degrees"),
+        CanonicalClaim("k002", "claim only for a3", article_ids=("a3",)),
+    ]
+    claim_emb = _unit(0, 120)
+    return claims, claim_emb, articles, sentences, sentence_emb
+
+
+def test_build_pairs_takes_top_k_by_similarity(retrieval):
+    pairs = build_pairs(*retrieval, top_k=2)
+
+    a1 = next(p for p in pairs if (p.claim_id, p.article_id) == ("k001", "a1"))
+    assert [e.sentence for e in a1.evidence] == ["s-same", "s-close"]
+    assert [e.sentence_index for e in a1.evidence] == [1, 2]
+    assert [e.similarity for e in a1.evidence] == pytest.approx([1.0, np.cos(np.deg2rad(30))], abs=1e-4)
+    assert a1.similarity == pytest.approx(1.0)
+    assert (a1.claim_text, a1.outlet) == ("claim at zero degrees", "Daily One")
+    assert all(e.entailment == e.neutral == e.contradiction == 0.0 for e in a1.evidence)
+
+
+def test_build_pairs_top_k_larger_than_article(retrieval):
+    pairs = build_pairs(*retrieval, top_k=10)
+    a3 = next(p for p in pairs if (p.claim_id, p.article_id) == ("k001", "a3"))
+    assert [e.sentence for e in a3.evidence] == ["t-close", "t-far"]
+
+
+def test_build_pairs_respects_article_ids_and_empty_articles(retrieval):
+    pairs = build_pairs(*retrieval, top_k=2)
+
+    assert [(p.claim_id, p.article_id) for p in pairs] == [
+        ("k001", "a1"),
+        ("k001", "a2"),
+        ("k001", "a3"),
+        ("k002", "a3"),
+    ]
+    empty = pairs[1]
+    assert (empty.similarity, empty.evidence, empty.outlet) == (0.0, (), "Evening Two")
+    k2 = pairs[3]
+    assert [e.sentence for e in k2.evidence] == ["t-far", "t-close"]
+    assert k2.similarity == pytest.approx(1.0)
+
+
+# ---- nli_inputs / attach_scores ----------------------------------------------------------------------------
+
+
+def test_nli_inputs_and_attach_scores_round_trip(retrieval):
+    pairs = build_pairs(*retrieval, top_k=2)
+    inputs = nli_inputs(pairs)
+
+    expected = [(e.sentence, p.claim_text) for p in pairs for e in p.evidence]
+    assert inputs == expected
+    assert len(inputs) == 6  # 2 + 0 + 2 + 2
+
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(3), size=len(inputs))
+    scored = attach_scores(pairs, probs)
+
+    assert [(p.claim_id, p.article_id, p.similarity) for p in scored] == [
+        (p.claim_id, p.article_id, p.similarity) for p in pairs
+    ]
+    back = np.array([(e.entailment, e.neutral, e.contradiction) for p in scored for e in p.evidence])
+    assert back == pytest.approx(probs, abs=1e-4)
+    assert [e.sentence for p in scored for e in p.evidence] == [premise for premise, _ in inputs]
+    assert pairs[0].evidence[0].entailment == 0.0  # inputs are not mutated
+
+
+def test_attach_scores_rounds():
+    pair = StancePair("k1", "c", "a1", "o", 0.9, (Evidence("s", 0, 0.9),))
+    (scored,) = attach_scores([pair], np.array([[0.123456, 0.654321, 0.222223]]), decimals=2)
+    assert (scored.evidence[0].entailment, scored.evidence[0].neutral, scored.evidence[0].contradiction) == (
+        0.12,
+        0.65,
+        0.22,
+    )

@@ -1,0 +1,178 @@
+"""Hostile inputs to `pipeline.infer`: each gets one clear line naming the file, a non-zero exit, no traceback
+(unless debug=true) and no partial output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from pipeline import infer
+from pipeline.embed import bundled_encoder_path
+from pipeline.records import PipelineError
+from tests.conftest import ROOT
+
+BODY = ("The mayor opened the new bridge on Monday after two years of work. Officials said it cost four million "
+        "dollars, more than planned. The bridge connects the two halves of the town.")
+
+
+def run_infer(cfg_factory, tmp_path, source, *extra, model=None):
+    out = tmp_path / "out"
+    overrides = [f"input={source}", f"output={out}", *extra]
+    if model:
+        overrides.append(f"model.name={model}")
+    return infer.run(cfg_factory(*overrides)), out
+
+
+def expect_error(cfg_factory, tmp_path, source, match, *extra, model=None):
+    out = tmp_path / "out"
+    with pytest.raises(PipelineError, match=match) as err:
+        run_infer(cfg_factory, tmp_path, source, *extra, model=model)
+    assert not out.exists(), "no partial output"
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".out.")], "no temp dir left"
+    return err.value
+
+
+def test_missing_input(cfg_factory, tmp_path):
+    err = expect_error(cfg_factory, tmp_path, tmp_path / "nope", "input not found")
+    assert err.path.endswith("nope")
+
+
+def test_empty_directory(cfg_factory, tmp_path):
+    (tmp_path / "in").mkdir()
+    expect_error(cfg_factory, tmp_path, tmp_path / "in", "no .txt or .html articles")
+
+
+def test_directory_with_only_an_empty_file(cfg_factory, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("  \n")
+    expect_error(cfg_factory, tmp_path, tmp_path / "in", "no article text found")
+
+
+def test_binary_file_is_named(cfg_factory, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "good.txt").write_text(BODY)
+    (tmp_path / "in" / "photo.txt").write_bytes(bytes(range(256)) * 20)
+    err = expect_error(cfg_factory, tmp_path, tmp_path / "in", "binary file")
+    assert err.path.endswith("photo.txt")
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+def test_non_utf8_text_is_decoded_and_reported(cfg_factory, tmp_path, tiny_nli_model, encoding):
+    (tmp_path / "in").mkdir()
+    text = "Le maire a inauguré le nouveau pont lundi. Les élus ont déclaré qu’il a coûté quatre millions."
+    text = text.replace("’", "'") if encoding == "latin-1" else text
+    (tmp_path / "in" / "fr.txt").write_bytes(text.encode(encoding))
+    info, out = run_infer(cfg_factory, tmp_path, tmp_path / "in", model=tiny_nli_model)
+    assert info["notes"]["encodings"]["fr.txt"] not in ("utf-8", "utf_8")
+    claims = (out / "claims.jsonl").read_text(encoding="utf-8")
+    assert "inauguré" in claims
+
+
+def test_five_megabyte_single_line_is_bounded(cfg_factory, tmp_path, tiny_nli_model):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "huge.txt").write_text(("The council met again today. " * 180_000)[:5_000_000])
+    info, out = run_infer(cfg_factory, tmp_path, tmp_path / "in", "ingest.max_chars=3000", model=tiny_nli_model)
+    assert (out / "stances.jsonl").exists()
+    assert info["counts"]["articles"] == 1
+
+
+def test_html_is_converted_to_text(cfg_factory, tmp_path, tiny_nli_model):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "page.html").write_text(
+        f"<!doctype html><html><head><script>var x=1;</script><style>p{{}}</style></head><body>"
+        f"<nav>Home | World</nav><p>{BODY}</p></body></html>")
+    _, out = run_infer(cfg_factory, tmp_path, tmp_path / "in", model=tiny_nli_model)
+    claims = (out / "claims.jsonl").read_text()
+    assert "mayor opened the new bridge" in claims and "var x" not in claims and "<p>" not in claims
+
+
+def test_duplicate_articles_are_dropped_and_reported(cfg_factory, tmp_path, tiny_nli_model):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(BODY)
+    (tmp_path / "in" / "b.txt").write_text(BODY + "\n")
+    info, _ = run_infer(cfg_factory, tmp_path, tmp_path / "in", model=tiny_nli_model)
+    assert info["notes"]["duplicates"] == [{"dropped": "b", "same_as": "a"}]
+    assert info["counts"]["articles"] == 1
+
+
+def _jsonl(tmp_path):
+    path = tmp_path / "articles.jsonl"
+    path.write_text(json.dumps({"id": "a", "text": BODY, "outlet": "One"}) + "\n{not json\n"
+                    + json.dumps({"id": "b", "text": BODY.replace("mayor", "governor")}) + "\n[1, 2]\n")
+    return path
+
+
+def test_malformed_jsonl_lines_are_skipped_with_their_numbers(cfg_factory, tmp_path, tiny_nli_model):
+    info, _ = run_infer(cfg_factory, tmp_path, _jsonl(tmp_path), model=tiny_nli_model)
+    assert [s.split(" ")[0] for s in info["notes"]["skipped_lines"]] == ["2", "4"]
+    assert info["counts"]["articles"] == 2
+
+
+def test_malformed_jsonl_is_an_error_when_strict(cfg_factory, tmp_path):
+    expect_error(cfg_factory, tmp_path, _jsonl(tmp_path), "line 2: malformed JSONL", "strict=true")
+
+
+def test_claim_without_text_is_an_error_with_line_number(cfg_factory, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(BODY)
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text('{"id": "c1", "text": "The bridge opened."}\n{"id": "c2"}\n')
+    err = expect_error(cfg_factory, tmp_path, tmp_path / "in", "line 2: claim has no 'text'", f"claims={claims}")
+    assert err.path == str(claims)
+
+
+def test_claim_with_unknown_article_is_an_error(cfg_factory, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(BODY)
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text('{"id": "c1", "text": "The bridge opened.", "articles": ["a", "zzz"]}\n')
+    expect_error(cfg_factory, tmp_path, tmp_path / "in", "unknown article id.*zzz", f"claims={claims}")
+
+
+def test_model_without_nli_head_is_refused_naming_it(cfg_factory, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(BODY)
+    encoder = bundled_encoder_path()
+    err = expect_error(cfg_factory, tmp_path, tmp_path / "in", "not an NLI classifier.*missing entailment",
+                       model=encoder)
+    assert err.path == encoder
+
+
+def test_existing_output_is_refused_and_left_untouched(cfg_factory, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(BODY)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(PipelineError, match="already exists"):
+        run_infer(cfg_factory, tmp_path, tmp_path / "in")
+    assert [p.name for p in out.iterdir()] == ["notes.txt"] and (out / "notes.txt").read_text() == "mine"
+
+
+# ---- the command line: one line, exit code, no traceback ----------------------------------------------------
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "pipeline.infer", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+def test_cli_error_is_one_line_without_traceback(tmp_path):
+    proc = cli(f"input={tmp_path / 'missing'}", f"output={tmp_path / 'out'}")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"error: {tmp_path / 'missing'}: input not found"
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_debug_shows_the_traceback(tmp_path):
+    proc = cli(f"input={tmp_path / 'missing'}", f"output={tmp_path / 'out'}", "debug=true")
+    assert proc.returncode != 0 and "Traceback" in proc.stderr and "input not found" in proc.stderr
+
+
+def test_cli_unknown_config_key_is_hydras_clean_error(tmp_path):
+    proc = cli(f"input={tmp_path}", f"output={tmp_path / 'out'}", "segment.nonexistent=3")
+    assert proc.returncode != 0
+    assert "segment.nonexistent" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,166 @@
+"""features.py and stance.py: feature values and the RuleStance estimator contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from pipeline.features import FEATURES, to_features
+from pipeline.records import STANCE_LABELS, Evidence, StancePair
+from pipeline.stance import RuleStance
+
+
+def _features(similarity: float, entailment: float, contradiction: float) -> list[float]:
+    """One feature row with the evidence maxima, means and best-sentence values all equal."""
+    values = {
+        "similarity": similarity,
+        "max_entailment": entailment,
+        "max_contradiction": contradiction,
+        "mean_entailment": entailment,
+        "mean_contradiction": contradiction,
+        "entailment_of_best": entailment,
+        "contradiction_of_best": contradiction,
+    }
+    return [values[name] for name in FEATURES]
+
+
+# ---- to_features -------------------------------------------------------------------------------------------
+
+
+def test_to_features_values():
+    pair = StancePair(
+        "k1",
+        "The bridge opened.",
+        "a1",
+        "Daily One",
+        0.8,
+        (
+            Evidence("best", 3, 0.8, entailment=0.2, neutral=0.1, contradiction=0.7),
+            Evidence("second", 0, 0.6, entailment=0.9, neutral=0.05, contradiction=0.05),
+            Evidence("third", 5, 0.4, entailment=0.1, neutral=0.8, contradiction=0.1),
+        ),
+    )
+    X = to_features([pair])
+
+    assert X.shape == (1, len(FEATURES))
+    row = dict(zip(FEATURES, X[0], strict=True))
+    assert row == pytest.approx(
+        {
+            "similarity": 0.8,
+            "max_entailment": 0.9,
+            "max_contradiction": 0.7,
+            "mean_entailment": 0.4,
+            "mean_contradiction": 0.85 / 3,
+            "entailment_of_best": 0.2,
+            "contradiction_of_best": 0.7,
+        }
+    )
+
+
+def test_to_features_pair_without_evidence_is_zero():
+    pairs = [
+        StancePair("k1", "c", "a1", "o", 0.0),
+        StancePair("k1", "c", "a2", "o", 0.5, (Evidence("s", 0, 0.5, 0.6, 0.3, 0.1),)),
+    ]
+    X = to_features(pairs)
+    assert X.shape == (2, len(FEATURES))
+    assert not X[0].any()
+    assert X[1][FEATURES.index("similarity")] == 0.5
+    assert to_features([]).shape == (0, len(FEATURES))
+
+
+# ---- RuleStance --------------------------------------------------------------------------------------------
+
+CASES = {
+    "unrelated": _features(0.10, 0.95, 0.02),  # strong entailment, but the article is not about the claim
+    "agree": _features(0.80, 0.90, 0.05),
+    "disagree": _features(0.80, 0.05, 0.90),
+    "discuss": _features(0.80, 0.30, 0.20),
+}
+
+
+@pytest.fixture
+def head() -> RuleStance:
+    return RuleStance().fit()
+
+
+@pytest.mark.parametrize("label", list(CASES))
+def test_rule_labels(head, label):
+    assert head.predict(np.array([CASES[label]])).tolist() == [label]
+
+
+def test_rule_discuss_when_both_scores_are_below_threshold(head):
+    X = np.array([_features(0.8, 0.49, 0.49)])
+    probs = head.predict_proba(X)[0]
+    assert probs[STANCE_LABELS.index("agree")] == 0.0
+    assert probs[STANCE_LABELS.index("disagree")] == 0.0
+    assert head.predict(X)[0] == "discuss"
+
+
+def test_predict_proba_rows_sum_to_one_and_predict_is_argmax(head):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, size=(50, len(FEATURES)))
+    X = np.vstack([X, np.array(list(CASES.values()))])
+
+    probs = head.predict_proba(X)
+
+    assert probs.shape == (len(X), len(STANCE_LABELS))
+    assert np.allclose(probs.sum(axis=1), 1.0)
+    assert (probs >= -1e-12).all() and (probs <= 1).all()
+    assert head.predict(X).tolist() == [STANCE_LABELS[i] for i in probs.argmax(axis=1)]
+    assert list(head.classes_) == list(STANCE_LABELS)
+
+
+def test_probabilities_are_never_negative(head):
+    # BUG: when max entailment + max contradiction > 1 (they come from different sentences), discuss is
+    # computed as 1 - e/total - c/total, which rounds to -1.1e-16 for e=0.7, c=0.6: a negative probability.
+    probs = head.predict_proba(np.array([_features(0.8, 0.7, 0.6), _features(0.8, 0.6, 0.7)]))
+    assert (probs >= 0).all(), probs
+
+
+def test_thresholds_change_the_decision():
+    X = np.array([_features(0.8, 0.6, 0.05)])
+    assert RuleStance().fit().predict(X)[0] == "agree"
+    assert RuleStance(agree_threshold=0.7).fit().predict(X)[0] == "discuss"
+    assert RuleStance(unrelated_similarity=0.9).fit().predict(X)[0] == "unrelated"
+
+
+def test_get_params_returns_constructor_args():
+    params = {
+        "unrelated_similarity": 0.2,
+        "temperature": 0.1,
+        "agree_threshold": 0.6,
+        "disagree_threshold": 0.7,
+    }
+    assert RuleStance(**params).get_params() == params
+    assert RuleStance().get_params() == {
+        "unrelated_similarity": 0.35,
+        "temperature": 0.05,
+        "agree_threshold": 0.5,
+        "disagree_threshold": 0.5,
+    }
+
+
+def test_fit_clone_fit():
+    X = np.array(list(CASES.values()))
+    y = np.array(list(CASES))
+    head = RuleStance(agree_threshold=0.6)
+    assert head.fit(X, y) is head
+
+    twin = clone(head)
+    assert twin is not head
+    assert twin.get_params() == head.get_params()
+    assert not hasattr(twin, "classes_")
+    assert twin.fit(X, y).predict(X).tolist() == head.predict(X).tolist() == list(CASES)
+    assert head.score(X, y) == 1.0
+
+
+def test_predict_before_fit_raises_not_fitted():
+    # STYLE.md: "predict and predict_proba call check_is_fitted first"; RuleStance does not.
+    X = np.array([CASES["agree"]])
+    with pytest.raises(NotFittedError):
+        RuleStance().predict_proba(X)
+    with pytest.raises(NotFittedError):
+        RuleStance().predict(X)
