@@ -40,17 +40,30 @@ def build_pairs(claims: Sequence[CanonicalClaim], claim_emb: np.ndarray, article
     return pairs
 
 
-def nli_inputs(pairs: Sequence[StancePair]) -> list[tuple[str, str]]:
-    """(premise, hypothesis) for every evidence sentence of every pair, in order."""
-    return [(ev.sentence, pair.claim_text) for pair in pairs for ev in pair.evidence]
+def _gated(pair: StancePair, gate: float | None) -> bool:
+    return gate is not None and pair.similarity < gate
 
 
-def attach_scores(pairs: Sequence[StancePair], probs: np.ndarray, decimals: int = 4) -> list[StancePair]:
-    """Put NLI probabilities `(n_evidence_total, 3)` back on the evidence of each pair (in `nli_inputs` order)."""
+def nli_inputs(pairs: Sequence[StancePair], gate: float | None = None) -> list[tuple[str, str]]:
+    """(premise, hypothesis) for every evidence sentence of every pair not gated out, in order.
+
+    Args:
+        gate: pairs whose best similarity is below this skip NLI (None: score everything).
+    """
+    return [(ev.sentence, pair.claim_text) for pair in pairs if not _gated(pair, gate) for ev in pair.evidence]
+
+
+def attach_scores(pairs: Sequence[StancePair], probs: np.ndarray, gate: float | None = None,
+                  decimals: int = 4) -> list[StancePair]:
+    """Put NLI probabilities `(n_scored_evidence, 3)` back on the evidence of each pair (`nli_inputs` order).
+    Gated pairs get neutral = 1 on every evidence sentence."""
     out, row = [], 0
     for pair in pairs:
         scored = []
         for ev in pair.evidence:
+            if _gated(pair, gate):
+                scored.append(replace(ev, entailment=0.0, neutral=1.0, contradiction=0.0))
+                continue
             e, n, c = (round(float(x), decimals) for x in probs[row])
             scored.append(replace(ev, entailment=e, neutral=n, contradiction=c))
             row += 1

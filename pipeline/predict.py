@@ -61,25 +61,22 @@ def segment_articles(articles: Sequence[Article], seg) -> tuple[dict[str, list[S
     return sentences, extracted
 
 
-def predict(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[CanonicalClaim] | None = None,
-            progress: bool = True) -> Prediction:
-    """Run segment -> cluster (unless claims are given) -> evidence -> NLI -> stance."""
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
+class Timer:
+    """Stage timings: `lap(name)` records the seconds since the previous lap."""
 
-    def lap(name: str) -> None:
-        nonlocal clock
+    def __init__(self):
+        self.timings: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    def lap(self, name: str) -> None:
         now = time.perf_counter()
-        timings[name] = round(now - clock, 3)
-        clock = now
+        self.timings[name] = round(now - self._clock, 3)
+        self._clock = now
 
-    sentences, extracted = segment_articles(articles, cfg.segment)
-    lap("segment_s")
-    encoder = cfg.cluster.encoder
-    if claims is None:
-        claim_vecs = embed_texts([c.text for c in extracted], encoder)
-        claims = cluster_claims(extracted, claim_vecs, cfg.cluster.similarity_threshold, cfg.cluster.linkage)
-        lap("cluster_s")
+
+def score_pairs(articles: Sequence[Article], claims: Sequence[CanonicalClaim], sentences: dict[str, list[Sentence]],
+                cfg, scorer, timer: Timer, progress: bool = True) -> list[StancePair]:
+    """Evidence retrieval and NLI for every (claim, article) pair to score."""
     claim_emb = embed_texts([c.text for c in claims], cfg.evidence.encoder)
     flat = [s for a in articles for s in sentences[a.article_id]]
     flat_emb = embed_texts([s.text for s in flat], cfg.evidence.encoder)
@@ -89,21 +86,38 @@ def predict(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[Can
         sentence_emb[a.article_id] = flat_emb[row:row + n]
         row += n
     pairs = build_pairs(claims, claim_emb, articles, sentences, sentence_emb, cfg.evidence.top_k)
-    lap("evidence_s")
-    inputs = nli_inputs(pairs)
+    timer.lap("evidence_s")
+    gate = cfg.evidence.get("gate_similarity")
+    inputs = nli_inputs(pairs, gate)
     probs = scorer.score(inputs, progress=progress)
-    pairs = attach_scores(pairs, probs)
-    lap("nli_s")
-    timings["nli_pairs"] = len(inputs)
-    timings["nli_pairs_per_s"] = round(len(inputs) / max(timings["nli_s"], 1e-9), 1)
-    stance_probs = head.predict_proba(to_features(pairs)) if pairs else np.zeros((0, len(STANCE_LABELS)))
+    pairs = attach_scores(pairs, probs, gate)
+    timer.lap("nli_s")
+    timer.timings["nli_pairs"] = len(inputs)
+    timer.timings["nli_pairs_per_s"] = round(len(inputs) / max(timer.timings["nli_s"], 1e-9), 1)
+    return pairs
+
+
+def predict(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[CanonicalClaim] | None = None,
+            progress: bool = True) -> Prediction:
+    """Run segment -> cluster (unless claims are given) -> evidence -> NLI -> stance."""
+    timer = Timer()
+    sentences, extracted = segment_articles(articles, cfg.segment)
+    timer.lap("segment_s")
+    if claims is None:
+        claim_vecs = embed_texts([c.text for c in extracted], cfg.cluster.encoder)
+        claims = cluster_claims(extracted, claim_vecs, cfg.cluster.similarity_threshold, cfg.cluster.linkage)
+        timer.lap("cluster_s")
+    pairs = score_pairs(articles, claims, sentences, cfg, scorer, timer, progress)
+    texts = {a.article_id: a.text for a in articles}
+    stance_probs = (head.predict_proba(to_features(pairs, texts)) if pairs
+                    else np.zeros((0, len(STANCE_LABELS))))
     predictions = [
         StancePrediction(p.claim_id, p.article_id, p.outlet, STANCE_LABELS[int(np.argmax(row))],
                          {label: round(float(v), 4) for label, v in zip(STANCE_LABELS, row)}, p.evidence)
         for p, row in zip(pairs, stance_probs)
     ]
-    lap("stance_s")
-    return Prediction(sentences, extracted, list(claims), pairs, predictions, timings)
+    timer.lap("stance_s")
+    return Prediction(sentences, extracted, list(claims), pairs, predictions, timer.timings)
 
 
 def claim_rows(claims: Sequence[CanonicalClaim]) -> list[dict]:

@@ -23,7 +23,7 @@ def _features(similarity: float, entailment: float, contradiction: float) -> lis
         "entailment_of_best": entailment,
         "contradiction_of_best": contradiction,
     }
-    return [values[name] for name in FEATURES]
+    return [values.get(name, 0.0) for name in FEATURES]
 
 
 # ---- to_features -------------------------------------------------------------------------------------------
@@ -46,7 +46,7 @@ def test_to_features_values():
 
     assert X.shape == (1, len(FEATURES))
     row = dict(zip(FEATURES, X[0], strict=True))
-    assert row == pytest.approx(
+    assert {k: row[k] for k in FEATURES[:13]} == pytest.approx(
         {
             "similarity": 0.8,
             "max_entailment": 0.9,
@@ -55,8 +55,15 @@ def test_to_features_values():
             "mean_contradiction": 0.85 / 3,
             "entailment_of_best": 0.2,
             "contradiction_of_best": 0.7,
+            "max_neutral": 0.8,
+            "entailment_margin": 0.2,
+            "n_entailing": 1.0,
+            "n_contradicting": 1.0,
+            "second_similarity": 0.6,
+            "mean_similarity": 0.6,
         }
     )
+    assert row["gated"] == 0.0 and row["claim_hedged"] == 0.0
 
 
 def test_to_features_pair_without_evidence_is_zero():
@@ -67,6 +74,7 @@ def test_to_features_pair_without_evidence_is_zero():
     X = to_features(pairs)
     assert X.shape == (2, len(FEATURES))
     assert not X[0].any()
+    assert X[1][FEATURES.index("gated")] == 0.0
     assert X[1][FEATURES.index("similarity")] == 0.5
     assert to_features([]).shape == (0, len(FEATURES))
 
@@ -164,3 +172,13 @@ def test_predict_before_fit_raises_not_fitted():
         RuleStance().predict_proba(X)
     with pytest.raises(NotFittedError):
         RuleStance().predict(X)
+
+
+def test_text_features_from_article_text():
+    pair = StancePair("k1", "Reportedly the mayor opened the bridge?", "a1", "o", 0.7,
+                      (Evidence("Officials denied the mayor opened it, according to reports.", 0, 0.7, 0.1, 0.2, 0.7),))
+    row = dict(zip(FEATURES, to_features([pair], {"a1": "The mayor never opened the bridge. It is a hoax."})[0]))
+    assert row["claim_hedged"] == 1.0
+    assert row["claim_coverage"] == pytest.approx(3 / 4)   # mayor, opened, bridge of reportedly/mayor/opened/bridge
+    assert row["refute_cues"] == 1.0 and row["attribution_cues"] == 2.0  # denied; according, reports
+    assert row["article_refute_rate"] == pytest.approx(200 / 10)

@@ -1,0 +1,134 @@
+"""`make train`: fit the configured stance head on FNC-1 (train split by Body ID) and evaluate it on the dev split.
+
+Inputs: `fnc1/` under `paths.datasets`; the split file `train.split_file` (created if missing).
+Outputs: `train.output_dir` (models/stance-head/): head.joblib + head.json (config, features, data hashes,
+NLI model identity, dev metrics); the NLI scores land in the on-disk cache, so re-runs are fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from pipeline import fnc, io
+from pipeline.cli import guarded, quiet_libraries, set_seed
+from pipeline.evaluate import stance_metrics
+from pipeline.features import FEATURES, to_features
+from pipeline.ingest import clean_article, normalise
+from pipeline.predict import Timer, build_scorer, instantiate_unwrapped, score_pairs
+from pipeline.records import PipelineError
+from pipeline.report import markdown_table
+from pipeline.segment import split_sentences
+from pipeline.stance import RuleStance
+from pipeline.stance_io import save_head
+
+log = logging.getLogger(__name__)
+
+
+def featurise(pairs: Sequence[fnc.FncPair], bodies: dict[str, str], cfg, scorer, timer: Timer,
+              name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows `(len(pairs), len(FEATURES))` and labels for FNC pairs, through the pipeline's own stages."""
+    ing = cfg.ingest
+    clean = lambda text: clean_article(text, boilerplate=ing.boilerplate, header_lines=ing.header_lines,  # noqa: E731
+                                       header_max_chars=ing.header_max_chars,
+                                       list_min_separators=ing.list_min_separators).text
+    articles, claims, claim_of = fnc.as_pipeline_inputs(bodies, pairs, clean, normalise)
+    sentences = {a.article_id: split_sentences(a, cfg.segment.splitter) for a in articles}
+    timer.lap(f"{name}/segment_s")
+    scored = score_pairs(articles, claims, sentences, cfg, scorer, timer, progress=True)
+    timer.timings[f"{name}/nli_pairs"] = timer.timings.pop("nli_pairs")
+    timer.timings[f"{name}/nli_s"] = timer.timings.pop("nli_s")
+    timer.timings.pop("nli_pairs_per_s", None)
+    by_key = {(p.claim_id, p.article_id): p for p in scored}
+    texts = {a.article_id: a.text for a in articles}
+    rows = [by_key[(claim_of[p.headline], f"fnc{p.body_id}")] for p in pairs]
+    X = to_features(rows, texts)
+    timer.lap(f"{name}/features_s")
+    return X, np.array([p.stance for p in pairs])
+
+
+def load_split(cfg, bodies: dict[str, str]) -> dict[str, str]:
+    path = Path(cfg.train.split_file)
+    if path.is_file():
+        split = fnc.read_split(path)
+        missing = set(bodies) - set(split)
+        if missing:
+            raise PipelineError(path, f"{len(missing)} FNC bodies have no split (delete the file to re-create it)")
+        return split
+    split = fnc.split_bodies(list(bodies), cfg.train.dev_fraction, cfg.seed)
+    io.write_text(path, fnc.split_text(split))
+    log.info("wrote the FNC-1 train/dev split by Body ID to %s", path)
+    return split
+
+
+def stratified_sample(pairs: list[fnc.FncPair], n: int | None, seed: int) -> list[fnc.FncPair]:
+    if not n or n >= len(pairs):
+        return pairs
+    from sklearn.model_selection import train_test_split
+
+    keep, _ = train_test_split(pairs, train_size=n, stratify=[p.stance for p in pairs], random_state=seed)
+    return sorted(keep, key=lambda p: (int(p.body_id), p.headline))
+
+
+def run(cfg: DictConfig) -> dict:
+    quiet_libraries()
+    set_seed(cfg.seed)
+    timer = Timer()
+    bodies, pairs = fnc.load_fnc(cfg.paths.datasets)
+    split = load_split(cfg, bodies)
+    train_pairs = stratified_sample([p for p in pairs if split[p.body_id] == "train"], cfg.train.max_pairs, cfg.seed)
+    dev_pairs = [p for p in pairs if split[p.body_id] == "dev"]
+    assert not {p.body_id for p in train_pairs} & {p.body_id for p in dev_pairs}, "a body on both sides"
+    timer.lap("load_s")
+    scorer = build_scorer(cfg)
+    X_train, y_train = featurise(train_pairs, bodies, cfg, scorer, timer, "train")
+    X_dev, y_dev = featurise(dev_pairs, bodies, cfg, scorer, timer, "dev")
+    head = instantiate_unwrapped(cfg.stance)
+    if isinstance(head, RuleStance):
+        raise PipelineError(None, "make train fits a learned head: use stance=gbm or stance=logreg")
+    head.fit(X_train, y_train)
+    timer.lap("fit_s")
+    dev = stance_metrics(list(y_dev), list(head.predict(X_dev)))
+    rule = stance_metrics(list(y_dev), list(RuleStance().fit().predict(X_dev)))
+    root = Path(cfg.paths.datasets) / "fnc1"
+    sidecar = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "head": {"kind": type(head).__name__, "params": head.get_params()},
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "nli_model": scorer.identity,
+        "data_sha256": {name: io.sha256_file(root / name) for name in ("train_bodies.csv", "train_stances.csv")}
+        | {"split.csv": io.sha256_file(cfg.train.split_file)},
+        "counts": {"train_pairs": len(train_pairs), "dev_pairs": len(dev_pairs),
+                   "train_bodies": len({p.body_id for p in train_pairs}),
+                   "dev_bodies": len({p.body_id for p in dev_pairs})},
+        "dev_metrics": dev,
+        "dev_metrics_rule": rule,
+        "timings": timer.timings,
+    }
+    save_head(head, cfg.train.output_dir, sidecar, overwrite=cfg.train.overwrite)
+    print(markdown_table(
+        ["head", "FNC relative score", "macro-F1", "accuracy", "F1 agree", "F1 disagree", "F1 discuss",
+         "F1 unrelated"],
+        [[name, m["fnc_relative_score"], m["macro_f1"], m["accuracy"],
+          *(m["per_class"][k]["f1"] for k in ("agree", "disagree", "discuss", "unrelated"))]
+         for name, m in ((f"{head.kind} (trained)", dev), ("rule", rule))]))
+    print(f"\nFNC-1 dev split: {len(dev_pairs)} pairs over {sidecar['counts']['dev_bodies']} bodies; "
+          f"saved {cfg.train.output_dir}; timings {timer.timings}")
+    return sidecar
+
+
+@hydra.main(config_path="../conf", config_name="train", version_base="1.3")
+@guarded
+def main(cfg: DictConfig) -> None:
+    run(cfg)
+
+
+if __name__ == "__main__":
+    main()

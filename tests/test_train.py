@@ -1,0 +1,97 @@
+"""`make train` on a tiny synthetic FNC-style set: split by body, head trained, saved and picked up by eval/infer."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from pipeline import fnc, train
+from pipeline.features import FEATURES
+from pipeline.records import STANCE_LABELS
+from pipeline.stance import StanceHead
+from pipeline.stance_io import load_head
+
+TOPICS = [
+    ("The mayor opened the new bridge on Monday.", "mayor bridge"),
+    ("A meteorite crashed near the airport in Managua.", "meteorite Managua"),
+    ("The company recalled ten thousand cars over faulty brakes.", "recall brakes"),
+    ("Scientists found water ice on the far side of the moon.", "moon ice"),
+]
+
+
+def write_fnc(root, n_bodies=20):
+    (root / "fnc1").mkdir(parents=True)
+    bodies, stances = [], []
+    for b in range(n_bodies):
+        fact, _ = TOPICS[b % len(TOPICS)]
+        body = f"{fact} Officials confirmed the report on day {b}. Residents said they were surprised."
+        bodies.append({"Body ID": str(b), "articleBody": body})
+        other = TOPICS[(b + 1) % len(TOPICS)][0]
+        stances += [{"Headline": fact, "Body ID": str(b), "Stance": "agree"},
+                    {"Headline": fact.replace(" the ", " no ", 1), "Body ID": str(b), "Stance": "disagree"},
+                    {"Headline": "Reportedly " + fact.lower(), "Body ID": str(b), "Stance": "discuss"},
+                    {"Headline": other, "Body ID": str(b), "Stance": "unrelated"}]
+    for name, rows, cols in (("train_bodies.csv", bodies, ["Body ID", "articleBody"]),
+                             ("train_stances.csv", stances, ["Headline", "Body ID", "Stance"])):
+        with open(root / "fnc1" / name, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=cols)
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def test_split_is_by_body_and_seeded():
+    ids = [str(i) for i in range(100)]
+    split = fnc.split_bodies(ids, 0.2, seed=3)
+    assert sum(v == "dev" for v in split.values()) == 20 and set(split) == set(ids)
+    assert split == fnc.split_bodies(list(reversed(ids)), 0.2, seed=3)
+    assert split != fnc.split_bodies(ids, 0.2, seed=4)
+
+
+def test_committed_fnc_split_keeps_bodies_apart():
+    from tests.conftest import ROOT
+
+    split = fnc.read_split(ROOT / "data" / "fnc1" / "split.csv")
+    assert len(split) == 1683 and set(split.values()) == {"train", "dev"}
+    assert sum(v == "dev" for v in split.values()) == round(0.2 * 1683)
+
+
+def test_train_fits_saves_and_is_used_by_default(cfg_factory, tmp_path, tiny_nli_model):
+    write_fnc(tmp_path / "datasets")
+    out = tmp_path / "head"
+    cfg = cfg_factory(f"paths.datasets={tmp_path / 'datasets'}", f"train.split_file={tmp_path / 'split.csv'}",
+                      f"train.output_dir={out}", f"model.name={tiny_nli_model}", "stance.max_iter=20",
+                      config_name="train")
+    result = train.run(cfg)
+    split = fnc.read_split(tmp_path / "split.csv")
+    assert sum(v == "dev" for v in split.values()) == 4
+    sidecar = json.loads((out / "head.json").read_text())
+    assert sidecar["features"] == list(FEATURES) and sidecar["nli_model"]["name"] == str(tiny_nli_model)
+    assert sidecar["counts"] == {"train_pairs": 64, "dev_pairs": 16, "train_bodies": 16, "dev_bodies": 4}
+    assert 0.0 <= result["dev_metrics"]["fnc_relative_score"] <= 1.0
+    assert set(sidecar["data_sha256"]) == {"train_bodies.csv", "train_stances.csv", "split.csv"}
+
+    head, info = load_head(cfg_factory(f"stance.path={out}"))
+    assert info["kind"] == "StanceHead" and info["path"] == str(out)
+    probs = head.predict_proba(np.zeros((2, len(FEATURES))))
+    assert probs.shape == (2, 4) and np.allclose(probs.sum(axis=1), 1)
+
+
+def test_without_a_trained_head_the_rule_is_used(cfg_factory, tmp_path):
+    head, info = load_head(cfg_factory(f"stance.path={tmp_path / 'none'}"))
+    assert info["kind"] == "RuleStance" and info["fallback"] is True
+
+
+@pytest.mark.parametrize("kind", ["logreg", "gbm"])
+def test_stance_head_fit_clone_fit(kind):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, len(FEATURES)))
+    y = np.array(STANCE_LABELS)[(X[:, 0] > 0).astype(int) * 2 + (X[:, 1] > 0).astype(int)]
+    head = StanceHead(kind=kind, max_iter=30).fit(X, y)
+    assert (head.predict(X) == y).mean() > 0.8
+    again = clone(head).fit(X, y)
+    assert again.get_params() == head.get_params()
+    assert list(head.classes_) == list(STANCE_LABELS)
