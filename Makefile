@@ -8,7 +8,7 @@ ARGS  ?=
 HYDRA_EXP := $(if $(EXP),experiment=$(EXP),)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lint format test test-all nli-model eval infer clean distclean
+.PHONY: help setup lint format test test-all nli-model train eval infer compare sweep mlflow-ui clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-10s %s\n",$$1,$$2}'
@@ -39,12 +39,25 @@ test-all: $(STAMP) ## every test, slow ones included
 nli-model: $(STAMP) ## train models/nli-minilm-l6 from the bundled MiniLM (about 70 min on 2 CPU cores)
 	$(PY) -m pipeline.nli_train $(HYDRA_EXP) $(ARGS)
 
+train: $(STAMP) ## fit the stance head on FNC-1 (train split by body), report FNC dev metrics; saves models/stance-head
+	$(PY) -m pipeline.train $(HYDRA_EXP) $(ARGS)
+
 eval: $(STAMP) ## run the pipeline on the seed articles and score it against the hand labels
 	$(PY) -m pipeline.evaluate $(HYDRA_EXP) $(ARGS)
 
 infer: $(STAMP) ## batch inference: make infer INPUT=<dir|.jsonl> OUTPUT=<new dir> [CLAIMS=<.jsonl>]
 	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { echo "usage: make infer INPUT=<dir or .jsonl> OUTPUT=<new dir> [CLAIMS=<claims.jsonl>] [ARGS=...]"; exit 2; }
 	$(PY) -m pipeline.infer input=$(INPUT) output=$(OUTPUT) $(if $(CLAIMS),claims=$(CLAIMS),) $(HYDRA_EXP) $(ARGS)
+
+compare: $(STAMP) ## MLflow runs side by side with deltas; writes reports/compare/compare.csv and compare.png
+	$(PY) -m pipeline.compare $(ARGS)
+
+SWEEP ?= stance=rule,trained evidence.top_k=1,3,5
+sweep: $(STAMP) ## Hydra multirun of make eval over a grid (SWEEP='...'), one nested MLflow run per point, table at the end
+	$(PY) -m pipeline.evaluate --multirun $(SWEEP) $(HYDRA_EXP) $(ARGS)
+
+mlflow-ui: $(STAMP) ## the MLflow UI for this repo's store, on http://127.0.0.1:5000
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
 
 clean: ## remove generated reports and caches (keeps .venv, data and models)
 	rm -rf reports .pytest_cache .ruff_cache

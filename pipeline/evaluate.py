@@ -21,8 +21,9 @@ from pipeline import io
 from pipeline.cli import guarded, quiet_libraries, set_seed
 from pipeline.ingest import load_articles, load_claims, normalise
 from pipeline.records import STANCE_LABELS, PipelineError
-from pipeline.report import markdown_table, render_html
+from pipeline.report import confusion_figure, markdown_table, render_html
 from pipeline.segment import SPLITTERS, split_sentences
+from pipeline.tracking import execute
 
 log = logging.getLogger(__name__)
 RELATED = ("agree", "disagree", "discuss")
@@ -191,8 +192,23 @@ def run(cfg: DictConfig) -> dict:
     io.write_text(out / "report_extracted.html", render_html(extracted_run.claims, articles,
                                                              extracted_run.predictions,
                                                              "Seed articles: extracted claims"))
+    io.save_figure(confusion_figure(stance["confusion"]["matrix"], stance["confusion"]["labels"],
+                                    f"seeds, {head_info['kind']}: macro-F1 {stance['macro_f1']:.3f}"),
+                   out / "confusion.png")
     print(metrics_markdown(metrics))
-    print(f"\nwritten: {out}/metrics.json, metrics.md, stances.jsonl, claims.jsonl, report.html")
+    print(f"\nwritten: {out}/metrics.json, metrics.md, stances.jsonl, claims.jsonl, report.html, confusion.png")
+    metrics["tracking"] = {
+        "metrics": {"eval/macro_f1": stance["macro_f1"], "eval/accuracy": stance["accuracy"],
+                    "eval/fnc_score": stance["fnc_relative_score"],
+                    **{f"eval/f1_{k}": v["f1"] for k, v in stance["per_class"].items()},
+                    "seg/recall": seg["recall"], "seg/exact_recall": seg["exact_recall"],
+                    "seg/precision": seg["precision"], "seg/boilerplate_claims": seg["boilerplate_claims"],
+                    "nli/pairs_per_s": labelled_run.timings["nli_pairs_per_s"],
+                    **{f"time/{k}": v for k, v in labelled_run.timings.items() if k.endswith("_s")},
+                    "time/total_s": metrics["timings"]["total_s"]},
+        "artifacts": [out / n for n in ("metrics.json", "metrics.md", "confusion.png", "report.html")],
+        "tags": {"nli_model": scorer.identity, "stance_head": head_info["kind"], "data_sha256": metrics["data_sha256"]},
+    }
     return metrics
 
 
@@ -232,7 +248,7 @@ def metrics_markdown(m: dict) -> str:
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 @guarded
 def main(cfg: DictConfig) -> None:
-    run(cfg)
+    execute(cfg, "eval", run)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pipeline import io
 from pipeline.cli import guarded, quiet_libraries, set_seed
 from pipeline.ingest import load_articles, load_claims
 from pipeline.records import PipelineError
+from pipeline.tracking import execute
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,14 @@ def run(cfg: DictConfig) -> dict:
                                                        f"Claim stance: {source.name}",
                                                        {"model": scorer.name, "stance head": head_info["kind"]}))
         io.write_json(tmp / "run.json", run_info)
+    run_info["tracking"] = {
+        "metrics": {"nli/pairs_per_s": result.timings["nli_pairs_per_s"],
+                    **{f"time/{k}": v for k, v in run_info["timings"].items() if k.endswith("_s")},
+                    **{f"count/{k}": v for k, v in run_info["counts"].items()}},
+        "artifacts": [output / "run.json", output / "report.html"],
+        "tags": {"nli_model": scorer.identity, "stance_head": head_info["kind"], "input": str(source),
+                 "inputs_sha256": run_info["inputs_sha256"]},
+    }
     counts = run_info["counts"]
     print(f"{counts['claims']} claims x {counts['articles']} articles -> {counts['pairs']} stances in "
           f"{run_info['timings']['total_s']:.1f} s; written to {output}")
@@ -93,7 +102,7 @@ def run(cfg: DictConfig) -> dict:
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 @guarded
 def main(cfg: DictConfig) -> None:
-    run(cfg)
+    execute(cfg, "infer", run)
 
 
 if __name__ == "__main__":

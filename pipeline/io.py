@@ -259,3 +259,12 @@ class NliCache:
 
     def close(self) -> None:
         self.db.close()
+
+
+def save_figure(fig, path: str | Path) -> None:
+    """Save a matplotlib figure as PNG, atomically, and free it."""
+    import matplotlib.pyplot as plt
+
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)

@@ -27,6 +27,7 @@ from pipeline.embed import resolve_encoder
 from pipeline.nli import NliScorer, resolve_device, set_threads, use_autocast
 from pipeline.nli_data import NliPair
 from pipeline.records import NLI_LABELS, PipelineError
+from pipeline.tracking import execute
 
 log = logging.getLogger(__name__)
 LABEL2ID = {label: i for i, label in enumerate(NLI_LABELS)}
@@ -98,12 +99,12 @@ def _content_hash(pairs: Sequence[NliPair]) -> str:
     return io.sha256_text("".join(f"{p.premise}\t{p.hypothesis}\t{p.label}\n" for p in pairs))
 
 
-def train(model, tokenizer, pools: dict[str, list[NliPair]], dev: Sequence[NliPair], cfg: DictConfig,
+def train(model, tokenizer, pools: dict[str, list[NliPair]], mix: dict[str, float], dev: Sequence[NliPair],
+          cfg: DictConfig,
           device: torch.device, seed: int) -> dict:
     """Fine-tune `model` in place; keep the weights of the epoch with the best dev accuracy. Returns a log."""
     rng = random.Random(seed)
     autocast = use_autocast(cfg.autocast, device)
-    mix = dict(cfg.mix)
     # tokenize every pool once; epochs only re-sample indices
     encoded: dict[int, tuple[list[int], list[int]]] = {}
     all_pairs = [p for name in mix for p in pools[name]]
@@ -250,18 +251,19 @@ def run(cfg: DictConfig) -> dict:
     set_threads(t.threads)
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    unknown = [s for s in list(t.mix) + list(t.dev_sets) + list(t.test_sets) if s not in nli_data.SOURCES]
+    mix = {name: float(w) for name, w in t.mix.items() if float(w) > 0}  # weight 0 switches a source off
+    unknown = [s for s in list(mix) + list(t.dev_sets) + list(t.test_sets) if s not in nli_data.SOURCES]
     if unknown:
         raise PipelineError(None, f"unknown NLI data source(s) {unknown}; known: {', '.join(nli_data.SOURCES)}")
-    if "taxinli" in t.mix:
+    if "taxinli" in mix:
         raise PipelineError(None, "taxinli may not be trained on: its pairs mostly come from MultiNLI dev")
 
     root = Path(cfg.paths.datasets)
     dev = [p for name in t.dev_sets for p in nli_data.load_source(root, name)]
     tests = {name: nli_data.load_source(root, name) for name in t.test_sets}
-    raw = [p for name in t.mix for p in nli_data.load_source(root, name)]
+    raw = [p for name in mix for p in nli_data.load_source(root, name)]
     kept, dedup = nli_data.dedupe(raw, dev + [p for ps in tests.values() for p in ps])
-    pools: dict[str, list[NliPair]] = {name: [] for name in t.mix}
+    pools: dict[str, list[NliPair]] = {name: [] for name in mix}
     for p in kept:
         pools[p.source].append(p)
     log.info("training pool: %d pairs after dropping %d held-out overlaps and %d duplicates",
@@ -273,7 +275,7 @@ def run(cfg: DictConfig) -> dict:
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=len(NLI_LABELS), id2label=dict(enumerate(NLI_LABELS)), label2id=LABEL2ID).to(device)
     started = time.perf_counter()
-    log_ = train(model, tokenizer, pools, dev, t, device, cfg.seed)
+    log_ = train(model, tokenizer, pools, mix, dev, t, device, cfg.seed)
 
     out = Path(t.output_dir)
     with io.atomic_dir(out, overwrite=t.overwrite) as tmp:
@@ -307,14 +309,20 @@ def run(cfg: DictConfig) -> dict:
     io.write_text(t.dev_split_file, nli_data.split_ids(dev))
     summary = {name: m["accuracy"] for name, m in evaluation.items()}
     log.info("saved %s in %.1f min; accuracy %s", out, training["total_seconds"] / 60, summary)
-    return {"output_dir": str(out), "accuracy": summary, **{k: training[k] for k in ("train_seconds",
-                                                                                       "train_pairs_per_s")}}
+    return {"output_dir": str(out), "accuracy": summary,
+            **{k: training[k] for k in ("train_seconds", "train_pairs_per_s")},
+            "tracking": {
+                "metrics": {**{f"nli/{name.split(' ')[0]}_accuracy": m["accuracy"] for name, m in evaluation.items()},
+                            "nli/train_pairs_per_s": training["train_pairs_per_s"],
+                            "time/train_s": training["train_seconds"], "time/total_s": training["total_seconds"]},
+                "artifacts": [out / "eval.json", out / "training.json", out / "README.md"],
+                "tags": {"data_sha256": training["data_sha256"], "base_model": training["base_model"]}}}
 
 
 @hydra.main(config_path="../conf", config_name="nli_model", version_base="1.3")
 @guarded
 def main(cfg: DictConfig) -> None:
-    run(cfg)
+    execute(cfg, "nli-model", run)
 
 
 if __name__ == "__main__":

@@ -24,10 +24,11 @@ from pipeline.features import FEATURES, to_features
 from pipeline.ingest import clean_article, normalise
 from pipeline.predict import Timer, build_scorer, instantiate_unwrapped, score_pairs
 from pipeline.records import PipelineError
-from pipeline.report import markdown_table
+from pipeline.report import confusion_figure, markdown_table
 from pipeline.segment import split_sentences
 from pipeline.stance import RuleStance
 from pipeline.stance_io import save_head
+from pipeline.tracking import execute
 
 log = logging.getLogger(__name__)
 
@@ -121,13 +122,27 @@ def run(cfg: DictConfig) -> dict:
          for name, m in ((f"{head.kind} (trained)", dev), ("rule", rule))]))
     print(f"\nFNC-1 dev split: {len(dev_pairs)} pairs over {sidecar['counts']['dev_bodies']} bodies; "
           f"saved {cfg.train.output_dir}; timings {timer.timings}")
+    out = Path(cfg.train.output_dir)
+    io.save_figure(confusion_figure(dev["confusion"]["matrix"], dev["confusion"]["labels"],
+                                    f"FNC-1 dev, {head.kind}: FNC {dev['fnc_relative_score']:.3f}"),
+                   out / "confusion_dev.png")
+    sidecar["tracking"] = {
+        "metrics": {"train/dev_fnc_score": dev["fnc_relative_score"], "train/dev_macro_f1": dev["macro_f1"],
+                    "train/dev_accuracy": dev["accuracy"],
+                    **{f"train/dev_f1_{k}": v["f1"] for k, v in dev["per_class"].items()},
+                    "train/rule_dev_fnc_score": rule["fnc_relative_score"],
+                    "train/rule_dev_macro_f1": rule["macro_f1"],
+                    **{f"time/{k.replace('/', '_')}": v for k, v in timer.timings.items() if k.endswith("_s")}},
+        "artifacts": [out / "head.json", out / "confusion_dev.png"],
+        "tags": {"nli_model": scorer.identity, "data_sha256": sidecar["data_sha256"]},
+    }
     return sidecar
 
 
 @hydra.main(config_path="../conf", config_name="train", version_base="1.3")
 @guarded
 def main(cfg: DictConfig) -> None:
-    run(cfg)
+    execute(cfg, "train", run)
 
 
 if __name__ == "__main__":
