@@ -98,7 +98,7 @@ def run(cfg: DictConfig) -> pd.DataFrame:
     io.save_figure(comparison_figure(table, [m for m in c.plot_metrics], f"{', '.join(c.experiments)}: "
                                      f"{len(table)} runs"), out / "compare.png")
     cols = ["run_id", "run_name", "date", *c.params, *[x for m in c.metrics for x in (m, f"Δ {m}")], "baseline"]
-    print(markdown_table(cols, table[cols].fillna("").values.tolist()))
+    print(markdown_table(cols, table[cols].astype(object).fillna("").values.tolist()))
     print(f"\n{len(table)} runs from {uri}; written {out}/compare.csv and compare.png")
     return table
 

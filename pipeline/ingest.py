@@ -116,7 +116,8 @@ def clean_article(text: str, *, boilerplate: bool = True, header_lines: int = 6,
 
 def looks_like_html(text: str) -> bool:
     head = text[:2000].lower()
-    return head.lstrip().startswith(("<!doctype html", "<html")) or len(re.findall(r"</?(p|div|span|a|br)\b", head)) >= 3
+    tags = re.findall(r"</?(p|div|span|a|br)\b", head)
+    return head.lstrip().startswith(("<!doctype html", "<html")) or len(tags) >= 3
 
 
 _BLOCK_TAGS = ["p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "section", "article", "blockquote",

@@ -77,10 +77,14 @@ class NliScorer:
         batch_size: pairs per forward pass.
         device: "auto" (CUDA if present, else CPU), "cpu" or "cuda".
         autocast: "auto" (bf16 where the hardware has it), true or false.
+        backend: "torch", or "onnx" (ONNX Runtime, int8 dynamic per-channel quantization, CPU); the export is
+            cached under `onnx_cache`, keyed by the model's identity.
+        threads: torch / ONNX Runtime threads; null = all cores.
     """
 
     def __init__(self, name: str, revision: str | None = None, max_length: int = 256, batch_size: int = 32,
-                 device: str = "auto", autocast: str | bool = "auto", model=None, tokenizer=None):
+                 device: str = "auto", autocast: str | bool = "auto", backend: str = "torch",
+                 onnx_cache: str | None = None, threads: int | None = None, model=None, tokenizer=None):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         self.name = str(name)
@@ -104,6 +108,17 @@ class NliScorer:
         self.model = model.to(self.device).eval()
         self.columns = label_columns(self.model.config.label2id, self.name)
         self.autocast = use_autocast(autocast, self.device)
+        self.backend = backend
+        self.threads = threads or os.cpu_count() or 1
+        torch.set_num_threads(self.threads)
+        self.session = None
+        if backend == "onnx":
+            from pipeline.onnx_backend import onnx_session
+
+            self.session = onnx_session(self.model, self.tokenizer, self.identity, onnx_cache, self.threads)
+            self.autocast = False
+        elif backend != "torch":
+            raise PipelineError(None, f"unknown model.backend {backend!r}; use torch or onnx")
 
     @functools.cached_property
     def identity(self) -> dict[str, str]:
@@ -127,6 +142,9 @@ class NliScorer:
                                   max_length=self.max_length, return_tensors="pt")
 
     def _forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        if self.session is not None:
+            feeds = {i.name: batch[i.name].numpy() for i in self.session.get_inputs()}
+            return torch.from_numpy(self.session.run(None, feeds)[0])
         batch = {k: v.to(self.device) for k, v in batch.items()}
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             return self.model(**batch).logits.float()

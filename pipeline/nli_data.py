@@ -145,8 +145,10 @@ SOURCES: dict[str, Callable[[Path, str], list[NliPair]]] = {
     # news-premise and other sets
     "nli_new_protocols": _concat(*(_tsv(_NEWP.format(d), "sentence1", "sentence2", "gold_label", quoted=True)
                                    for d in ("base", "edit_premise", "edit_other", "contrast"))),
-    "semi_automatic_news": _tsv(_SEMI, quoted=True, where=lambda r: r["split"] == "train" and "news" in r["subset"]),
-    "semi_automatic_wiki": _tsv(_SEMI, quoted=True, where=lambda r: r["split"] == "train" and "news" not in r["subset"]),
+    "semi_automatic_news": _tsv(_SEMI, quoted=True,
+                                where=lambda r: r["split"] == "train" and "news" in r["subset"]),
+    "semi_automatic_wiki": _tsv(_SEMI, quoted=True,
+                                where=lambda r: r["split"] == "train" and "news" not in r["subset"]),
     "conjnli": _tsv("conjnli/adversarial_train_15k.tsv", "Premise", "Hypothesis", "Label"),
     "anli_dev": _anli("dev", ("R1", "R2", "R3")),
     "climate_fever": _tsv("climate_fever/climate_fever_pairs.tsv", quoted=True),

@@ -14,7 +14,16 @@ from pipeline.cluster import cluster_claims
 from pipeline.embed import embed_texts
 from pipeline.evidence import attach_scores, build_pairs, nli_inputs
 from pipeline.features import to_features
-from pipeline.records import STANCE_LABELS, PipelineError, Article, CanonicalClaim, Claim, Sentence, StancePair, StancePrediction
+from pipeline.records import (
+    STANCE_LABELS,
+    Article,
+    CanonicalClaim,
+    Claim,
+    PipelineError,
+    Sentence,
+    StancePair,
+    StancePrediction,
+)
 from pipeline.segment import extract_claims, split_sentences
 
 log = logging.getLogger(__name__)

@@ -48,7 +48,8 @@ def render_html(claims: Sequence[CanonicalClaim], articles: Sequence[Article],
                     f"{cells}</tr>")
     legend = "".join(f'<span><span class="lab" style="background:{COLOURS[k]}">{k}</span> '
                      f"{html.escape(STANCE_DEFINITIONS[k])}</span><br>" for k in STANCE_LABELS)
-    meta_html = "".join(f"<li><b>{html.escape(str(k))}</b>: {html.escape(str(v))}</li>" for k, v in (meta or {}).items())
+    meta_html = "".join(f"<li><b>{html.escape(str(k))}</b>: {html.escape(str(v))}</li>"
+                        for k, v in (meta or {}).items())
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
             f"<p class='legend'>{legend}</p><ul class='muted'>{meta_html}</ul>"

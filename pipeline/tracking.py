@@ -166,7 +166,7 @@ class SweepSummary(Callback):
 
         cols = ["run_id", "overrides", *[x for m in c.metrics for x in (m, f"Δ {m}")]]
         print(f"\nSweep {sweep_dir}: {len(table)} runs\n")
-        print(markdown_table(cols, table[cols].fillna("").values.tolist()))
+        print(markdown_table(cols, table[cols].astype(object).fillna("").values.tolist()))
         io.write_text(Path(sweep_dir) / "compare.csv", table.to_csv(index=False))
         io.save_figure(compare.comparison_figure(table.assign(run_name=table["overrides"]), list(c.plot_metrics),
                                                  f"sweep: {len(table)} runs"), Path(sweep_dir) / "compare.png")

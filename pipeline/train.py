@@ -8,7 +8,6 @@ NLI model identity, dev metrics); the NLI scores land in the on-disk cache, so r
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from pipeline import fnc, io
 from pipeline.cli import guarded, quiet_libraries, set_seed
 from pipeline.evaluate import stance_metrics
-from pipeline.features import FEATURES, to_features
+from pipeline.features import to_features
 from pipeline.ingest import clean_article, normalise
 from pipeline.predict import Timer, build_scorer, instantiate_unwrapped, score_pairs
 from pipeline.records import PipelineError

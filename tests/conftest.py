@@ -32,7 +32,7 @@ def cfg_factory(tmp_path):
 
     def factory(*overrides: str, config_name: str = "config"):
         base = [f"paths.root={ROOT}", f"paths.reports={tmp_path / 'reports'}"]
-        if config_name in ("config", "train"):
+        if config_name in ("config", "train", "bench"):
             base.append(f"cache.path={tmp_path / 'cache' / 'nli.sqlite'}")
         return make_config(*base, *overrides, config_name=config_name)
 

@@ -56,8 +56,9 @@ def test_bare_encoder_is_refused_with_its_path(tmp_path):
 
     BertModel(BertConfig(vocab_size=100, hidden_size=16, num_hidden_layers=1, num_attention_heads=1,
                          intermediate_size=16)).save_pretrained(tmp_path)
-    from pipeline.embed import bundled_encoder_path
     from transformers import AutoTokenizer
+
+    from pipeline.embed import bundled_encoder_path
 
     AutoTokenizer.from_pretrained(bundled_encoder_path()).save_pretrained(tmp_path)
     with pytest.raises(PipelineError, match="not an NLI classifier") as err:

@@ -18,7 +18,7 @@ from pipeline.stance_io import load_head
 TOPICS = [
     ("The mayor opened the new bridge on Monday.", "mayor bridge"),
     ("A meteorite crashed near the airport in Managua.", "meteorite Managua"),
-    ("The company recalled ten thousand cars over faulty brakes.", "recall brakes"),
+    ("The company recalled ten thousand cars over the faulty brakes.", "recall brakes"),
     ("Scientists found water ice on the far side of the moon.", "moon ice"),
 ]
 

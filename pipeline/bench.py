@@ -1,0 +1,293 @@
+"""`make bench`: speed, memory and accuracy of the NLI backends and of the pipeline against the naive way, in one
+process (the machines are noisy; ratios are only meaningful within one run).
+
+The naive way is what transformers' zero-shot-classification pipeline does: score every sentence of every article
+against every claim, fp32, batches in input order. Ours: top-k evidence, similarity gating, length-bucketed
+batches, the best backend. Both feed the same stance head.
+
+Workload: the seeds with the hand-labelled claims, plus a fixed sample of FNC-1 dev pairs (split by body).
+Output: a printed table and `reports/bench/bench.json`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import hydra
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from pipeline import fnc, io
+from pipeline.cli import guarded, quiet_libraries, set_seed
+from pipeline.evaluate import read_stance_labels, stance_metrics
+from pipeline.features import to_features
+from pipeline.ingest import clean_article, load_articles, load_claims, normalise
+from pipeline.nli import NliScorer
+from pipeline.predict import Timer, score_pairs
+from pipeline.records import StancePair
+from pipeline.report import markdown_table
+from pipeline.segment import split_sentences
+from pipeline.stance_io import load_head
+
+log = logging.getLogger(__name__)
+
+
+def peak_flops(dtype: str) -> tuple[float, str]:
+    """Rough peak FLOP/s of this machine for `dtype` ("fp32"/"bf16"/"int8"), and how it was estimated."""
+    if torch.cuda.is_available():
+        name = torch.cuda.get_device_name()
+        tflops = {"H100": 989e12, "H200": 989e12, "A100": 312e12}.get(next((k for k in ("H100", "H200", "A100")
+                                                                            if k in name), ""), 100e12)
+        return tflops, f"{name}, dense bf16 tensor-core peak"
+    cores = os.cpu_count() or 1
+    mhz = 0.0
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("cpu mhz"):
+                mhz = max(mhz, float(line.split(":")[1]))
+    except OSError:
+        pass
+    ghz = mhz / 1000 or 2.5
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    fp32_per_cycle = 32 if "avx512f" in flags else 16  # 2 FMA pipes x (16 or 8) fp32 lanes x 2 FLOP
+    per_cycle = {"fp32": fp32_per_cycle, "bf16": 2 * fp32_per_cycle if "avx512_bf16" in flags or "amx_bf16" in flags
+                 else fp32_per_cycle, "int8": 2 * fp32_per_cycle}[dtype]
+    return cores * ghz * 1e9 * per_cycle, (f"{cores} cores x {ghz:.2f} GHz x {per_cycle} {dtype} FLOP/cycle "
+                                           "(FMA units x SIMD lanes; an estimate)")
+
+
+def nonembedding_params(model) -> int:
+    return sum(p.numel() for n, p in model.named_parameters() if "embeddings" not in n)
+
+
+def token_count(scorer: NliScorer, pairs, batch_size: int) -> int:
+    """Tokens actually pushed through the model, padding included, with the length-bucketed plan."""
+    from pipeline.nli import length_batches
+
+    total = 0
+    for batch in length_batches(pairs, batch_size):
+        enc = scorer._encode([pairs[i][0] for i in batch], [pairs[i][1] for i in batch])
+        total += int(enc["input_ids"].numel())
+    return total
+
+
+def time_scoring(scorer: NliScorer, pairs, batch_size: int) -> tuple[np.ndarray, float]:
+    scorer.score(pairs[:batch_size], batch_size=batch_size)  # warm-up (allocations, ONNX graph)
+    start = time.perf_counter()
+    probs = scorer.score(pairs, batch_size=batch_size)
+    return probs, time.perf_counter() - start
+
+
+def pick_pairs(candidates, scorer: NliScorer, n: int, lo: int = 48, hi: int = 80):
+    """Up to n distinct real NLI pairs of about 64 tokens (between lo and hi)."""
+    unique = list(dict.fromkeys(candidates))
+    lengths = [len(ids) for ids in scorer.tokenizer([p for p, _ in unique], [h for _, h in unique])["input_ids"]]
+    inside = [pair for pair, length in zip(unique, lengths) if lo <= length <= hi]
+    if len(inside) >= n:
+        return inside[:n]
+    # a small workload: take the pairs closest to 64 tokens
+    closest = sorted(range(len(unique)), key=lambda i: (abs(lengths[i] - 64), i))
+    return [unique[i] for i in closest[:n]]
+
+
+def naive_score(scorer: NliScorer, pairs: list[StancePair], batch_size: int) -> tuple[list[StancePair], int]:
+    """Score every (sentence, claim) in input order with fixed-size batches, fp32, no cache, no gating."""
+    inputs = [(ev.sentence, p.claim_text) for p in pairs for ev in p.evidence]
+    probs = np.zeros((len(inputs), 3))
+    for start in range(0, len(inputs), batch_size):
+        chunk = inputs[start:start + batch_size]
+        probs[start:start + len(chunk)] = scorer._decode(scorer._forward(scorer._encode(*zip(*chunk))))
+    out, row = [], 0
+    for p in pairs:
+        scored = []
+        for ev in p.evidence:
+            e, n, c = probs[row]
+            scored.append(replace(ev, entailment=float(e), neutral=float(n), contradiction=float(c)))
+            row += 1
+        out.append(replace(p, evidence=tuple(scored)))
+    return out, len(inputs)
+
+
+def workload(cfg, rng: random.Random):
+    """(articles, claims, gold labels by (claim id, article id)) for the seeds + an FNC-1 dev sample."""
+    articles, _ = load_articles(cfg.data.articles, cfg.ingest)
+    seed_ids = tuple(a.article_id for a in articles)
+    claims = [replace(c, article_ids=c.article_ids or seed_ids) for c in load_claims(cfg.data.claims, seed_ids)]
+    gold = read_stance_labels(cfg.data.stance_labels)
+    bodies, pairs = fnc.load_fnc(cfg.paths.datasets)
+    split = fnc.read_split(cfg.bench.fnc_split_file)
+    dev = [p for p in pairs if split[p.body_id] == "dev"]
+    sample = rng.sample(dev, min(cfg.bench.fnc_pairs, len(dev)))
+    ing = cfg.ingest
+    fnc_articles, fnc_claims, claim_of = fnc.as_pipeline_inputs(
+        bodies, sample, lambda t: clean_article(t, boilerplate=ing.boilerplate, header_lines=ing.header_lines,
+                                                header_max_chars=ing.header_max_chars,
+                                                list_min_separators=ing.list_min_separators).text, normalise)
+    gold.update({(claim_of[p.headline], f"fnc{p.body_id}"): p.stance for p in sample})
+    return articles + fnc_articles, claims + fnc_claims, gold
+
+
+def run(cfg: DictConfig) -> dict:
+    quiet_libraries()
+    set_seed(cfg.seed)
+    b = cfg.bench
+    rng = random.Random(cfg.seed)
+    articles, claims, gold = workload(cfg, rng)
+    head, head_info = load_head(cfg)
+    model_cfg = {k: v for k, v in OmegaConf.to_container(cfg.model, resolve=True).items() if k != "_target_"}
+    scorers = {
+        "torch_fp32": NliScorer(**{**model_cfg, "autocast": False, "backend": "torch"}),
+        "torch_bf16": NliScorer(**{**model_cfg, "autocast": True, "backend": "torch"}),
+        "onnx_int8": NliScorer(**{**model_cfg, "autocast": False, "backend": "onnx"}),
+    }
+    fp32 = scorers["torch_fp32"]
+
+    # 1. ours, end to end, best backend chosen below; first compute evidence with the fp32 scorer's tokenizer
+    sentences = {a.article_id: split_sentences(a, cfg.segment.splitter) for a in articles}
+    texts = {a.article_id: a.text for a in articles}
+
+    # 2. NLI backends on ~64-token real pairs from this workload
+    timer = Timer()
+    probe = score_pairs(articles, claims, sentences, cfg, _NoNli(), timer, progress=False)
+    candidates = [(ev.sentence, p.claim_text) for p in probe for ev in p.evidence]
+    rng.shuffle(candidates)
+    pairs64 = pick_pairs(candidates, fp32, b.nli_pairs)
+    tokens = token_count(fp32, pairs64, b.batch_size)
+    flop_per_token = 2 * nonembedding_params(fp32.model)
+    backends, reference = {}, None
+    for name, scorer in scorers.items():
+        probs, seconds = time_scoring(scorer, pairs64, b.batch_size)
+        if reference is None:
+            reference = probs
+        dtype = {"torch_fp32": "fp32", "torch_bf16": "bf16", "onnx_int8": "int8"}[name]
+        peak, how = peak_flops(dtype)
+        backends[name] = {
+            "pairs_per_s": round(len(pairs64) / seconds, 1),
+            "argmax_agreement_vs_fp32": round(float((probs.argmax(1) == reference.argmax(1)).mean()), 4),
+            "max_abs_prob_diff_vs_fp32": round(float(np.abs(probs - reference).max()), 4),
+            "flops_utilisation": round(tokens * flop_per_token / seconds / peak, 4),
+            "peak_flops_estimate": how,
+        }
+    eligible = {k: v for k, v in backends.items() if v["argmax_agreement_vs_fp32"] >= b.min_agreement}
+    best = max(eligible, key=lambda k: eligible[k]["pairs_per_s"])
+
+    # 3. end to end: ours (top-k, gate, buckets, best backend) vs naive (all sentences, fp32, input order)
+    ours_cfg = OmegaConf.merge(cfg, {"evidence": {"gate_similarity": b.gate_similarity}})
+    t0 = time.perf_counter()
+    timer = Timer()
+    ours_sentences = {a.article_id: split_sentences(a, cfg.segment.splitter) for a in articles}
+    ours_pairs = score_pairs(articles, claims, ours_sentences, ours_cfg, scorers[best], timer, progress=True)
+    ours_pred = head.predict(to_features(ours_pairs, texts))
+    ours_s = time.perf_counter() - t0
+    keys = [(p.claim_id, p.article_id) for p in ours_pairs]
+    gold_list = [gold[k] for k in keys]
+    ours_metrics = stance_metrics(gold_list, list(ours_pred))
+
+    t0 = time.perf_counter()
+    naive_sentences = {a.article_id: split_sentences(a, cfg.segment.splitter) for a in articles}
+    # every sentence as evidence (ordered by similarity, so the head sees the same kind of features)
+    every = OmegaConf.merge(cfg, {"evidence": {"top_k": 1_000_000, "gate_similarity": None}})
+    base = score_pairs(articles, claims, naive_sentences, every, _NoNli(), Timer(), progress=False)
+    naive, naive_nli = naive_score(fp32, base, b.naive_batch_size)
+    naive_pred = head.predict(to_features(naive, texts))
+    naive_s = time.perf_counter() - t0
+    naive_metrics = stance_metrics([gold[(p.claim_id, p.article_id)] for p in naive], list(naive_pred))
+
+    related = [k for k, g in zip(keys, gold_list) if g != "unrelated"]
+    gated = {(p.claim_id, p.article_id) for p in ours_pairs if b.gate_similarity is not None
+             and p.similarity < b.gate_similarity}
+    fnc_keys = [k for k in keys if k[1].startswith("fnc")]
+    fnc_s_per_pair = ours_s / max(len(keys), 1)
+    rss = inference_peak_rss_mb(cfg)
+    result = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+        "workload": {"pairs": len(keys), "seed_pairs": len(keys) - len(fnc_keys), "fnc_dev_pairs": len(fnc_keys),
+                     "articles": len(articles), "claims": len(claims)},
+        "nli_pairs_per_s": {k: v["pairs_per_s"] for k, v in backends.items()},
+        "best_backend": best,
+        "backends": backends,
+        "probe_pairs": len(pairs64), "probe_mean_tokens": round(tokens / max(len(pairs64), 1), 1),
+        "flops_utilisation": backends[best]["flops_utilisation"],
+        "e2e_seconds": {"ours": round(ours_s, 2), "naive": round(naive_s, 2)},
+        "e2e_speedup_vs_naive": round(naive_s / ours_s, 2),
+        "nli_calls": {"ours": timer.timings.get("nli_pairs"), "naive": naive_nli},
+        "macro_f1": ours_metrics["macro_f1"], "naive_macro_f1": naive_metrics["macro_f1"],
+        "fnc_score": ours_metrics["fnc_relative_score"], "naive_fnc_score": naive_metrics["fnc_relative_score"],
+        "gate": {"similarity": b.gate_similarity, "gated_pairs": len(gated),
+                 "related_pairs_gated": sum(k in gated for k in related), "related_pairs": len(related),
+                 "related_recall_lost": round(sum(k in gated for k in related) / max(len(related), 1), 4)},
+        "peak_rss_mb": rss,
+        "projection_25k_pairs_min": round(25_000 * fnc_s_per_pair / 60, 1),
+        "stance_head": head_info["kind"],
+        "targets": {"nli_pairs_per_s>=450": backends[best]["pairs_per_s"] >= 450,
+                    "e2e_speedup>=5": naive_s / ours_s >= 5,
+                    "macro_f1>=naive": ours_metrics["macro_f1"] >= naive_metrics["macro_f1"],
+                    "peak_rss_mb<=1500": rss is not None and rss <= 1500,
+                    "25k_pairs<=15min": 25_000 * fnc_s_per_pair / 60 <= 15},
+    }
+    out = Path(cfg.paths.reports) / "bench"
+    io.write_json(out / "bench.json", result)
+    print(markdown_table(["backend", "pairs/s", "argmax agree vs fp32", "max |Δp|", "FLOP util."],
+                         [[k, v["pairs_per_s"], v["argmax_agreement_vs_fp32"], v["max_abs_prob_diff_vs_fp32"],
+                           v["flops_utilisation"]] for k, v in backends.items()]))
+    print()
+    print(markdown_table(["", "wall s", "NLI calls", "macro-F1", "FNC score"],
+                         [["ours", round(ours_s, 2), result["nli_calls"]["ours"], ours_metrics["macro_f1"],
+                           ours_metrics["fnc_relative_score"]],
+                          ["naive", round(naive_s, 2), naive_nli, naive_metrics["macro_f1"],
+                           naive_metrics["fnc_relative_score"]]]))
+    print(f"\nspeed-up {result['e2e_speedup_vs_naive']}x; best backend {best}; peak RSS during inference "
+          f"{rss} MB; gate recall lost {result['gate']['related_recall_lost']:.2%} of related pairs; "
+          f"25,000 FNC-style pairs projected at {result['projection_25k_pairs_min']} min "
+          f"({fnc_s_per_pair * 1000:.1f} ms/pair measured)")
+    print(f"targets: {result['targets']}\nwritten {out / 'bench.json'}")
+    return result
+
+
+class _NoNli:
+    """Stands in for a scorer when only evidence retrieval is wanted."""
+
+    name = "none"
+    identity = {"name": "none"}
+
+    def score(self, pairs, batch_size=None, progress=False):
+        return np.tile(np.array([0.0, 1.0, 0.0]), (len(pairs), 1))
+
+
+def inference_peak_rss_mb(cfg) -> float | None:
+    """Peak RSS of a separate `pipeline.infer` process on the seeds (fresh cache), in MB."""
+    if not cfg.bench.measure_rss:
+        return None
+    out = Path(cfg.paths.reports) / "bench" / "rss_run"
+    cache = Path(cfg.paths.reports) / "bench" / "rss_cache.sqlite"
+    cache.unlink(missing_ok=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc = subprocess.run([sys.executable, "-m", "pipeline.infer", f"input={cfg.data.articles}", f"output={out}",
+                           f"claims={cfg.data.claims}", "overwrite=true", f"cache.path={cache}",
+                           "tracking.enabled=false", f"model.name={cfg.model.name}"],
+                          capture_output=True, text=True, cwd=cfg.paths.root)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode != 0:
+        log.warning("RSS probe failed: %s", proc.stderr[-500:])
+        return None
+    return round(max(after, before) / 1024, 1)
+
+
+@hydra.main(config_path="../conf", config_name="bench", version_base="1.3")
+@guarded
+def main(cfg: DictConfig) -> None:
+    run(cfg)
+
+
+if __name__ == "__main__":
+    main()

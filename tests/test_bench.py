@@ -1,0 +1,45 @@
+"""`make bench` on a tiny input: runs end to end in one process and writes the JSON keys the issue asks for.
+(No timing is asserted: speed targets are checked by reading the benchmark's output, not by a unit test.)"""
+
+from __future__ import annotations
+
+import json
+
+from pipeline import bench, fnc, io
+from tests.test_train import write_fnc
+
+
+def write_labelled(root):
+    root.mkdir()
+    (root / "a.txt").write_text("The mayor opened the new bridge on Monday. Officials said it cost four million "
+                                "dollars. Critics said the council ignored the warnings.")
+    (root / "b.txt").write_text("The mayor did not open the bridge on Monday; it stays closed. Heavy rain is "
+                                "expected across the region this weekend.")
+    (root / "claims.jsonl").write_text('{"id": "c1", "text": "The mayor opened the bridge."}\n'
+                                       '{"id": "c2", "text": "A bakery won an award."}\n')
+    (root / "labels.csv").write_text("claim_id,article_id,label,note\nc1,a,agree,\nc1,b,disagree,\n"
+                                     "c2,a,unrelated,\nc2,b,unrelated,\n")
+
+
+def test_bench_writes_its_keys(cfg_factory, tmp_path, tiny_nli_model):
+    write_fnc(tmp_path / "datasets", n_bodies=10)
+    write_labelled(tmp_path / "seeds")
+    bodies, _ = fnc.load_fnc(tmp_path / "datasets")
+    io.write_text(tmp_path / "split.csv", fnc.split_text(fnc.split_bodies(list(bodies), 0.5, 1)))
+    cfg = cfg_factory(f"paths.datasets={tmp_path / 'datasets'}", f"bench.fnc_split_file={tmp_path / 'split.csv'}",
+                      f"model.name={tiny_nli_model}", f"model.onnx_cache={tmp_path / 'onnx'}", "bench.fnc_pairs=8",
+                      "bench.nli_pairs=16", "bench.measure_rss=false", f"stance.path={tmp_path / 'no-head'}",
+                      f"data.articles={tmp_path / 'seeds'}", f"data.claims={tmp_path / 'seeds' / 'claims.jsonl'}",
+                      f"data.stance_labels={tmp_path / 'seeds' / 'labels.csv'}",
+                      config_name="bench")
+    result = bench.run(cfg)
+    saved = json.loads((tmp_path / "reports" / "bench" / "bench.json").read_text())
+    assert saved == json.loads(json.dumps(result))
+    for key in ("nli_pairs_per_s", "best_backend", "e2e_speedup_vs_naive", "macro_f1", "naive_macro_f1",
+                "peak_rss_mb", "flops_utilisation", "projection_25k_pairs_min"):
+        assert key in saved, key
+    assert set(saved["nli_pairs_per_s"]) == {"torch_fp32", "torch_bf16", "onnx_int8"}
+    assert saved["best_backend"] in saved["nli_pairs_per_s"]
+    assert saved["workload"]["fnc_dev_pairs"] == 8 and saved["workload"]["seed_pairs"] == 2 * 2
+    assert saved["nli_calls"]["naive"] > saved["nli_calls"]["ours"]
+    assert saved["backends"]["torch_fp32"]["argmax_agreement_vs_fp32"] == 1.0
