@@ -183,6 +183,8 @@ def model_card(training: dict, evaluation: dict) -> str:
     counts = "\n".join(f"| {name} | {n:,} | {training['source_licenses'].get(name, '')} |"
                        for name, n in training["pairs_per_source"].items())
     cfg = training["config"]
+    restricted = "; ".join(f"`{name}`: {lic}" for name, lic in training["source_licenses"].items()
+                           if any(w in lic for w in ("non-commercial", "LDC", "none stated")))
     return f"""# nli-minilm-l6: a small offline NLI cross-encoder
 
 A 3-way natural language inference classifier (entailment / neutral / contradiction) for `(premise, hypothesis)`
@@ -212,9 +214,10 @@ Pairs per source after deduplication, in one epoch's mix weights of `{dict(cfg['
 
 The pool was deduplicated against every dev and test set above (exact premise+hypothesis match after lower-casing
 and removing punctuation and spaces): {training['dedup']['held_out_overlap']} pairs dropped for overlap with held-out
-sets, {training['dedup']['duplicates']} repeated pairs dropped. **Non-commercial**: ANLI (CC BY-NC 4.0) is in the
-training mix; **LDC User Agreement** applies to the Gigaword premises of `semi_automatic_news`. Drop those sources
-from `nli_train.mix` for a model without those terms.
+sets, {training['dedup']['duplicates']} repeated pairs dropped.
+
+**Licenses to note**: {restricted or "none"}. Set a source's weight to 0 in `nli_train.mix` for a model without
+its terms.
 
 ## Recipe
 
@@ -235,12 +238,20 @@ pairs in {training['train_seconds'] / 60:.1f} min ({training['train_pairs_per_s'
 
 
 SOURCE_LICENSES = {
-    "mnli_llmsknow": "MultiNLI (OANC/fiction mix; see MultiNLI paper)", "mnli_ppft": "MultiNLI",
-    "mnli_hans_contradicting": "MultiNLI", "snli_cat": "SNLI (CC BY-SA 4.0)", "snli_ppft": "SNLI (CC BY-SA 4.0)",
-    "cad_snli": "Apache-2.0 (edits of SNLI)", "snli_dev": "SNLI (CC BY-SA 4.0), via e-SNLI (MIT)",
-    "sick_train": "SICK (CC BY-NC-SA 3.0, non-commercial)", "nli_new_protocols": "Wikipedia text (CC BY-SA 3.0)",
-    "semi_automatic_news": "Gigaword premises (LDC User Agreement)", "semi_automatic_wiki": "Wikipedia (CC BY-SA)",
-    "conjnli": "MIT", "anli_dev": "CC BY-NC 4.0 (non-commercial)", "climate_fever": "none stated",
+    "mnli_llmsknow": "MultiNLI (OANC/fiction mix; see MultiNLI paper)",
+    "mnli_ppft": "MultiNLI",
+    "mnli_hans_contradicting": "MultiNLI",
+    "snli_cat": "SNLI (CC BY-SA 4.0)",
+    "snli_ppft": "SNLI (CC BY-SA 4.0)",
+    "cad_snli": "Apache-2.0 (edits of SNLI)",
+    "snli_dev": "SNLI (CC BY-SA 4.0), via e-SNLI (MIT)",
+    "sick_train": "SICK (CC BY-NC-SA 3.0, non-commercial, per the original release)",
+    "nli_new_protocols": "Wikipedia text (CC BY-SA 3.0)",
+    "semi_automatic_news": "Gigaword premises (LDC User Agreement)",
+    "semi_automatic_wiki": "Wikipedia (CC BY-SA)",
+    "conjnli": "MIT",
+    "anli_dev": "CC BY-NC 4.0 (non-commercial)",
+    "climate_fever": "none stated in its repository",
 }
 
 

@@ -45,7 +45,11 @@ def _load_saved(path: Path):
     sidecar = io.read_json(path / SIDECAR)
     if tuple(sidecar.get("features", ())) != FEATURES:
         raise PipelineError(path / SIDECAR, "the saved head was trained on other features; run `make train` again")
-    head = joblib.load(path / HEAD_FILE)
+    try:
+        head = joblib.load(path / HEAD_FILE)
+    except Exception as err:  # a pickle from another scikit-learn version, a truncated file
+        raise PipelineError(path / HEAD_FILE, f"cannot load the stance head ({type(err).__name__}: {err}); run "
+                                              "`make train` again or pass stance=rule") from None
     return head, {"kind": type(head).__name__, "params": head.get_params(), "path": str(path),
                   "trained": {k: sidecar[k] for k in ("created", "nli_model", "dev_metrics") if k in sidecar}}
 
