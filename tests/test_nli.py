@@ -102,3 +102,20 @@ def test_committed_model_label_config(real_scorer):
     config = real_scorer.model.config
     assert {k.lower() for k in config.label2id} == set(NLI_LABELS)
     assert real_scorer.columns == [config.label2id[label] for label in NLI_LABELS]
+
+
+PINNED = [  # fp32 outputs of the committed checkpoint (entailment, neutral, contradiction)
+    ("A man is playing a guitar on stage.", "A man is playing an instrument.", (0.9582, 0.0367, 0.0050)),
+    ("A woman is slicing an onion in the kitchen.", "Nobody is in the kitchen.", (0.0033, 0.0068, 0.9899)),
+    ("The senator arrived in Paris on Tuesday.", "The senator is visiting Paris to meet the president.",
+     (0.0160, 0.9472, 0.0367)),
+    ("Trump declined to say whether he had communicated with Kim.",
+     "Trump confirmed that he had communicated with Kim Jong Un.", (0.0969, 0.0952, 0.8080)),
+]
+
+
+def test_committed_model_outputs_are_pinned():
+    scorer = NliScorer(str(REAL_MODEL), device="cpu", autocast=False)
+    probs = scorer.score([(p, h) for p, h, _ in PINNED])
+    for row, (_, _, expected) in zip(probs, PINNED):
+        assert row.tolist() == pytest.approx(expected, abs=2e-3)
