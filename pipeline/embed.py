@@ -36,4 +36,4 @@ def embed_texts(texts: Sequence[str], name: str | None = None, batch_size: int =
         return np.zeros((0, 384), dtype=np.float32)
     model = load_encoder(name)
     return model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                        show_progress_bar=False)
+                        show_progress_bar=len(texts) > 5000)  # long jobs (FNC) show a bar

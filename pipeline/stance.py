@@ -1,16 +1,25 @@
 """Stance decision: feature matrix (see `features.FEATURES`) -> probabilities `(n_pairs, 4)` in STANCE_LABELS order.
 
-`RuleStance` is the documented rule used until a head is trained (`make train`). It follows the scikit-learn
-estimator contract so a learned head can stand in its place.
+`RuleStance` is the documented rule, used until a head is trained (`make train`). `StanceHead` is the learned
+head. Both follow the scikit-learn estimator contract, so either can stand in for the other.
 
-The rule, per (claim, article):
-1. related = sigmoid((similarity - unrelated_similarity) / temperature): how likely the article addresses the claim.
-2. Among related pairs, e = best evidence entailment, c = best evidence contradiction. agree gets e if
-   e >= agree_threshold, disagree gets c if c >= disagree_threshold; whatever is left is discuss.
-3. Scores are those shares times `related`, plus unrelated = 1 - related; the label is the highest score.
+The rule, per (claim, article), with s = best claim-sentence similarity, e / c = best evidence entailment /
+contradiction, and sig(x) = 1 / (1 + exp(-x / temperature)):
+1. related = sig(s - unrelated_similarity): how likely the article is about the claim at all.
+2. close = sig(s - discuss_similarity): how likely the article speaks of the claim's very subject.
+3. agree gets e if e >= agree_threshold; disagree gets c x close if c >= disagree_threshold (scaled so e + c <= 1):
+   a contradiction only counts from a sentence about the same thing (NLI models call a loosely related sentence
+   "contradiction" readily).
+4. The undecided rest is discuss in proportion `close` (near the claim, not settling it), otherwise unrelated.
+5. Scores are those shares times `related`, plus 1 - related on unrelated; the label is the highest score.
+
+`fit(X, y)` with labels picks the four thresholds by grid search for the best macro-F1 on (X, y), e.g. FNC-1 train
+(`make train ARGS="stance=rule"`); `fit()` without labels keeps the configured values.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -20,33 +29,73 @@ from pipeline.features import FEATURES
 from pipeline.records import STANCE_LABELS
 
 _COL = {name: i for i, name in enumerate(FEATURES)}
+_THRESHOLDS = ("unrelated_similarity", "discuss_similarity", "agree_threshold", "disagree_threshold")
+GRID = {
+    "unrelated_similarity": np.round(np.arange(0.10, 0.65, 0.05), 2),
+    "discuss_similarity": np.round(np.arange(0.30, 0.95, 0.05), 2),
+    "agree_threshold": np.round(np.arange(0.3, 0.95, 0.1), 2),
+    "disagree_threshold": np.round(np.arange(0.3, 0.95, 0.1), 2),
+}
+
+
+def _sig(x: np.ndarray, temperature: float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x / temperature, -50, 50)))
+
+
+def rule_proba(X: np.ndarray, unrelated_similarity: float, discuss_similarity: float, agree_threshold: float,
+               disagree_threshold: float, temperature: float) -> np.ndarray:
+    sim = X[:, _COL["similarity"]]
+    e, c = X[:, _COL["max_entailment"]], X[:, _COL["max_contradiction"]]
+    related = _sig(sim - unrelated_similarity, temperature)
+    close = _sig(sim - discuss_similarity, temperature)
+    total = np.maximum(e + c, 1.0)
+    agree = np.where(e >= agree_threshold, e / total, 0.0)
+    disagree = np.where(c >= disagree_threshold, c / total, 0.0) * close
+    rest = np.clip(1.0 - agree - disagree, 0.0, 1.0)
+    probs = np.stack([agree * related, disagree * related, rest * close * related,
+                      1.0 - related + rest * (1.0 - close) * related], axis=1)
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
+def _macro_f1(gold: np.ndarray, pred: np.ndarray, k: int) -> float:
+    cm = np.bincount(gold * k + pred, minlength=k * k).reshape(k, k)
+    tp = np.diag(cm).astype(float)
+    denom = cm.sum(0) + cm.sum(1)
+    return float(np.mean(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)))
 
 
 class RuleStance(ClassifierMixin, BaseEstimator):
-    def __init__(self, unrelated_similarity: float = 0.35, temperature: float = 0.05, agree_threshold: float = 0.5,
-                 disagree_threshold: float = 0.5):
+    def __init__(self, unrelated_similarity: float = 0.35, discuss_similarity: float = 0.6,
+                 agree_threshold: float = 0.5, disagree_threshold: float = 0.5, temperature: float = 0.05):
         self.unrelated_similarity = unrelated_similarity
-        self.temperature = temperature
+        self.discuss_similarity = discuss_similarity
         self.agree_threshold = agree_threshold
         self.disagree_threshold = disagree_threshold
+        self.temperature = temperature
 
     def fit(self, X=None, y=None):
-        """The rule has nothing to learn; fit only records the label set."""
+        """Without labels, keep the configured thresholds; with labels, grid-search them for macro-F1."""
         self.classes_ = np.array(STANCE_LABELS)
+        self.thresholds_ = {name: float(getattr(self, name)) for name in _THRESHOLDS}
+        if y is None:
+            return self
+        X = np.asarray(X, dtype=float)
+        gold = np.array([STANCE_LABELS.index(label) for label in y])
+        best = -1.0
+        for values in itertools.product(*(GRID[name] for name in _THRESHOLDS)):
+            params = dict(zip(_THRESHOLDS, map(float, values)))
+            if params["discuss_similarity"] < params["unrelated_similarity"]:
+                continue
+            pred = rule_proba(X, **params, temperature=self.temperature).argmax(axis=1)
+            score = _macro_f1(gold, pred, len(STANCE_LABELS))
+            if score > best:
+                best, self.thresholds_ = score, params
+        self.train_macro_f1_ = round(best, 4)
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         check_is_fitted(self)
-        X = np.asarray(X, dtype=float)
-        related = 1.0 / (1.0 + np.exp(-(X[:, _COL["similarity"]] - self.unrelated_similarity) / self.temperature))
-        e = X[:, _COL["max_entailment"]]
-        c = X[:, _COL["max_contradiction"]]
-        total = np.maximum(e + c, 1.0)  # keep e + c <= 1
-        agree = np.where(e >= self.agree_threshold, e / total, 0.0)
-        disagree = np.where(c >= self.disagree_threshold, c / total, 0.0)
-        discuss = np.clip(1.0 - agree - disagree, 0.0, 1.0)
-        probs = np.stack([agree * related, disagree * related, discuss * related, 1.0 - related], axis=1)
-        return probs / probs.sum(axis=1, keepdims=True)
+        return rule_proba(np.asarray(X, dtype=float), **self.thresholds_, temperature=self.temperature)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.array(STANCE_LABELS)[self.predict_proba(X).argmax(axis=1)]

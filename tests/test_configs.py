@@ -79,14 +79,22 @@ def test_experiment_files_start_with_package_global_and_a_run_comment():
         assert any("make" in line and f"EXP={name}" in line for line in lines if line.startswith("#")), name
 
 
-def test_stance_instantiates_with_config_values(cfg_factory):
-    cfg = cfg_factory()
-    head = instantiate(cfg.stance)
+@pytest.mark.parametrize("group", ["rule", "trained"])
+def test_stance_instantiates_with_config_values(cfg_factory, group):
+    cfg = cfg_factory(f"stance={group}")
+    node = cfg.stance.fallback if group == "trained" else cfg.stance  # trained: the rule it falls back to
+    head = instantiate(node)
 
     assert isinstance(head, RuleStance)
-    expected = {k: v for k, v in OmegaConf.to_container(cfg.stance).items() if k != "_target_"}
+    expected = {k: v for k, v in OmegaConf.to_container(node).items() if k != "_target_"}
     assert head.get_params() == expected
     assert list(head.fit().classes_) == ["agree", "disagree", "discuss", "unrelated"]
+
+
+@pytest.mark.parametrize("group", ["gbm", "logreg"])
+def test_learned_heads_instantiate(cfg_factory, group):
+    head = instantiate(cfg_factory(f"stance={group}").stance)
+    assert head.get_params()["kind"] == group
 
 
 def test_nli_model_config_composes(cfg_factory):

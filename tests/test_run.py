@@ -16,7 +16,7 @@ EVIDENCE_KEYS = {"sentence", "entailment", "neutral", "contradiction"}
 
 
 def test_predict_with_stub_scorer_labels_each_claim_article_pair(cfg_factory, articles, stub_scorer):
-    cfg = cfg_factory()
+    cfg = cfg_factory("stance=rule")
     head = instantiate(cfg.stance).fit()
     claims = [CanonicalClaim("c1", "The mayor opened the new bridge on Monday."),
               CanonicalClaim("c2", "A bakery won a national award for its bread.", article_ids=("a3",))]
@@ -34,7 +34,7 @@ def test_predict_with_stub_scorer_labels_each_claim_article_pair(cfg_factory, ar
 
 
 def test_predict_extracts_and_clusters_when_no_claims_given(cfg_factory, articles, stub_scorer):
-    cfg = cfg_factory()
+    cfg = cfg_factory("stance=rule")
     result = predict(articles, cfg, stub_scorer, instantiate(cfg.stance).fit(), progress=False)
     assert result.extracted, "claims were extracted"
     assert len(result.predictions) == len(result.claims) * len(articles)

@@ -138,6 +138,7 @@ def test_thresholds_change_the_decision():
 def test_get_params_returns_constructor_args():
     params = {
         "unrelated_similarity": 0.2,
+        "discuss_similarity": 0.5,
         "temperature": 0.1,
         "agree_threshold": 0.6,
         "disagree_threshold": 0.7,
@@ -145,6 +146,7 @@ def test_get_params_returns_constructor_args():
     assert RuleStance(**params).get_params() == params
     assert RuleStance().get_params() == {
         "unrelated_similarity": 0.35,
+        "discuss_similarity": 0.6,
         "temperature": 0.05,
         "agree_threshold": 0.5,
         "disagree_threshold": 0.5,
@@ -182,3 +184,20 @@ def test_text_features_from_article_text():
     assert row["claim_coverage"] == pytest.approx(3 / 4)   # mayor, opened, bridge of reportedly/mayor/opened/bridge
     assert row["refute_cues"] == 1.0 and row["attribution_cues"] == 2.0  # denied; according, reports
     assert row["article_refute_rate"] == pytest.approx(200 / 10)
+
+
+def test_rule_fit_with_labels_learns_thresholds_without_changing_params():
+    rng = np.random.default_rng(1)
+    n = 400
+    sim = rng.uniform(0, 1, n)
+    ent, con = rng.uniform(0, 1, n), rng.uniform(0, 1, n)
+    gold = np.where(sim < 0.3, "unrelated", np.where(ent > 0.7, "agree", np.where(con > 0.7, "disagree", "discuss")))
+    X = np.array([_features(s, e, c) for s, e, c in zip(sim, ent, con)])
+    rule = RuleStance()
+    params = rule.get_params()
+    rule.fit(X, gold)
+    assert rule.get_params() == params                      # learned state lives in thresholds_
+    assert rule.thresholds_["unrelated_similarity"] == pytest.approx(0.3, abs=0.051)
+    assert rule.thresholds_["agree_threshold"] == pytest.approx(0.7, abs=0.11)
+    assert (rule.predict(X) == gold).mean() > 0.85
+    assert rule.train_macro_f1_ > 0.8
