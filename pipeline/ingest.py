@@ -233,7 +233,8 @@ def _dedupe(articles: list[Article], notes: dict) -> list[Article]:
     for article in sorted(articles, key=lambda a: a.article_id):
         key = io.sha256_text(re.sub(r"\s+", " ", article.text.lower()).strip())
         if key in seen:
-            log.warning("%s: same text as %s; dropped as a duplicate", article.article_id, seen[key])
+            log.warning("%s: same text as %s; dropped as a duplicate", article.source_path or article.article_id,
+                        seen[key])
             notes["duplicates"].append({"dropped": article.article_id, "same_as": seen[key]})
             continue
         seen[key] = article.article_id
