@@ -73,7 +73,8 @@ def mlflow_run(cfg, experiment: str, run_name: str | None = None, tags: Mapping[
         return
     import mlflow
 
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for name in ("mlflow", "alembic"):  # store-creation notices would drown the job's own output
+        logging.getLogger(name).setLevel(logging.WARNING)
     mlflow.set_tracking_uri(tracking_uri(cfg))
     name = cfg.tracking.get("experiment") or experiment
     mlflow.set_experiment(name)
