@@ -204,7 +204,8 @@ def run(cfg: DictConfig) -> dict:
                     "seg/recall": seg["recall"], "seg/exact_recall": seg["exact_recall"],
                     "seg/precision": seg["precision"], "seg/boilerplate_claims": seg["boilerplate_claims"],
                     "nli/pairs_per_s": labelled_run.timings["nli_pairs_per_s"],
-                    **{f"time/{k}": v for k, v in labelled_run.timings.items() if k.endswith("_s")},
+                    **{f"time/{k}": v for k, v in labelled_run.timings.items()
+                       if k.endswith("_s") and not k.endswith("per_s")},
                     "time/total_s": metrics["timings"]["total_s"]},
         "artifacts": [out / n for n in ("metrics.json", "metrics.md", "confusion.png", "report.html")],
         "tags": {"nli_model": scorer.identity, "stance_head": head_info["kind"], "data_sha256": metrics["data_sha256"]},
@@ -213,7 +214,7 @@ def run(cfg: DictConfig) -> dict:
 
 
 def metrics_markdown(m: dict) -> str:
-    s, seg = m["stance"], m["segmentation"]
+    s, seg, nli = m["stance"], m["segmentation"], m["timings"]["labelled"]
     parts = [
         f"## Stance on the hand-labelled seeds ({s['n']} claim-article pairs, head: {m['stance_head']['kind']})",
         markdown_table(["accuracy", "macro-F1", "FNC relative score"],
@@ -239,7 +240,8 @@ def metrics_markdown(m: dict) -> str:
         f"Clustering: {m['clustering']['extracted_claims']} extracted claims -> "
         f"{m['clustering']['canonical_claims']} canonical claims "
         f"({m['clustering']['multi_outlet_claims']} made by more than one outlet).",
-        f"NLI: {m['timings']['labelled']['nli_pairs']} pairs at {m['timings']['labelled']['nli_pairs_per_s']} pairs/s; "
+        f"NLI: {nli['nli_pairs']} pairs ({nli['nli_cached']} from the cache), "
+        f"{nli['nli_pairs_per_s'] or '-'} pairs/s computed; "
         f"total {m['timings']['total_s']} s.",
     ]
     return "\n".join(parts) + "\n"

@@ -87,7 +87,8 @@ def run(cfg: DictConfig) -> dict:
         io.write_json(tmp / "run.json", run_info)
     run_info["tracking"] = {
         "metrics": {"nli/pairs_per_s": result.timings["nli_pairs_per_s"],
-                    **{f"time/{k}": v for k, v in run_info["timings"].items() if k.endswith("_s")},
+                    **{f"time/{k}": v for k, v in run_info["timings"].items()
+                       if k.endswith("_s") and not k.endswith("per_s")},
                     **{f"count/{k}": v for k, v in run_info["counts"].items()}},
         "artifacts": [output / "run.json", output / "report.html"],
         "tags": {"nli_model": scorer.identity, "stance_head": head_info["kind"], "input": str(source),

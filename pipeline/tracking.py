@@ -130,7 +130,7 @@ def execute(cfg, experiment: str, run, run_name: str | None = None) -> dict:
         logged = result.get("tracking", {}) if isinstance(result, dict) else {}
         if mlflow is not None:
             if logged.get("metrics"):
-                mlflow.log_metrics({k.replace(" ", "_"): v for k, v in logged["metrics"].items()})
+                mlflow.log_metrics({k.replace(" ", "_"): v for k, v in logged["metrics"].items() if v is not None})
             for path in logged.get("artifacts", []):
                 if Path(path).is_file():
                     mlflow.log_artifact(str(path))
@@ -160,7 +160,7 @@ class SweepSummary(Callback):
         runs = compare.fetch_runs(tracking_uri(config), [config.tracking.get("experiment") or "eval"], None,
                                   f"tags.sweep_id = '{sweep_dir}'")
         c = config.compare
-        table = compare.comparison_table(runs, [], list(c.metrics), None)
+        table = compare.comparison_table(runs, [], list(dict.fromkeys([*c.metrics, *c.plot_metrics])), None)
         table.insert(1, "overrides", runs.get("tags.sweep_overrides", ""))
         from pipeline import io
         from pipeline.report import markdown_table

@@ -46,6 +46,7 @@ def featurise(pairs: Sequence[fnc.FncPair], bodies: dict[str, str], cfg, scorer,
     timer.timings[f"{name}/nli_pairs"] = timer.timings.pop("nli_pairs")
     timer.timings[f"{name}/nli_s"] = timer.timings.pop("nli_s")
     timer.timings.pop("nli_pairs_per_s", None)
+    timer.timings[f"{name}/nli_cached"] = timer.timings.pop("nli_cached")
     by_key = {(p.claim_id, p.article_id): p for p in scored}
     texts = {a.article_id: a.text for a in articles}
     rows = [by_key[(claim_of[p.headline], f"fnc{p.body_id}")] for p in pairs]
@@ -100,7 +101,8 @@ def run(cfg: DictConfig) -> dict:
     root = Path(cfg.paths.datasets) / "fnc1"
     sidecar = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "head": {"kind": type(head).__name__, "params": head.get_params()},
+        "head": {"kind": type(head).__name__, "params": head.get_params(),
+                 **({"learned_thresholds": head.thresholds_} if hasattr(head, "thresholds_") else {})},
         "config": OmegaConf.to_container(cfg, resolve=True),
         "nli_model": scorer.identity,
         "data_sha256": {name: io.sha256_file(root / name) for name in ("train_bodies.csv", "train_stances.csv")}
