@@ -31,7 +31,7 @@ from pipeline import fnc, io
 from pipeline.cli import guarded, quiet_libraries, set_seed
 from pipeline.evaluate import read_stance_labels, stance_metrics
 from pipeline.features import to_features
-from pipeline.ingest import clean_article, load_articles, load_claims, normalise
+from pipeline.ingest import clean_with, load_articles, load_claims, normalise
 from pipeline.nli import NliScorer
 from pipeline.predict import Timer, score_pairs
 from pipeline.records import StancePair
@@ -128,11 +128,8 @@ def workload(cfg, rng: random.Random):
     split = fnc.read_split(cfg.bench.fnc_split_file)
     dev = [p for p in pairs if split[p.body_id] == "dev"]
     sample = rng.sample(dev, min(cfg.bench.fnc_pairs, len(dev)))
-    ing = cfg.ingest
     fnc_articles, fnc_claims, claim_of = fnc.as_pipeline_inputs(
-        bodies, sample, lambda t: clean_article(t, boilerplate=ing.boilerplate, header_lines=ing.header_lines,
-                                                header_max_chars=ing.header_max_chars,
-                                                list_min_separators=ing.list_min_separators).text, normalise)
+        bodies, sample, lambda t: clean_with(cfg.ingest, t).text, normalise)
     gold.update({(claim_of[p.headline], f"fnc{p.body_id}"): p.stance for p in sample})
     return articles + fnc_articles, claims + fnc_claims, gold
 

@@ -114,6 +114,12 @@ def clean_article(text: str, *, boilerplate: bool = True, header_lines: int = 6,
     return Cleaned(body, removed)
 
 
+def clean_with(cfg, text: str) -> Cleaned:
+    """`clean_article` with the `ingest` config group's settings."""
+    return clean_article(text, boilerplate=cfg.boilerplate, header_lines=cfg.header_lines,
+                         header_max_chars=cfg.header_max_chars, list_min_separators=cfg.list_min_separators)
+
+
 def looks_like_html(text: str) -> bool:
     head = text[:2000].lower()
     tags = re.findall(r"</?(p|div|span|a|br)\b", head)
@@ -150,8 +156,7 @@ def _make(article_id: str, raw: str, outlet: str, cfg, source_path: str = "", **
     if looks_like_html(raw):
         log.warning("%s: HTML detected; extracted its visible text", where)
         raw = html_to_text(raw)
-    cleaned = clean_article(raw, boilerplate=cfg.boilerplate, header_lines=cfg.header_lines,
-                            header_max_chars=cfg.header_max_chars, list_min_separators=cfg.list_min_separators)
+    cleaned = clean_with(cfg, raw)
     article = Article(article_id=article_id, outlet=outlet or article_id, text=cleaned.text,
                       source_path=source_path, **{k: str(v or "") for k, v in meta.items()})
     return article, cleaned.removed

@@ -20,7 +20,7 @@ from pipeline import fnc, io
 from pipeline.cli import guarded, quiet_libraries, set_seed
 from pipeline.evaluate import stance_metrics
 from pipeline.features import to_features
-from pipeline.ingest import clean_article, normalise
+from pipeline.ingest import clean_with, normalise
 from pipeline.predict import Timer, build_scorer, instantiate_unwrapped, score_pairs
 from pipeline.records import PipelineError
 from pipeline.report import confusion_figure, markdown_table
@@ -35,11 +35,8 @@ log = logging.getLogger(__name__)
 def featurise(pairs: Sequence[fnc.FncPair], bodies: dict[str, str], cfg, scorer, timer: Timer,
               name: str) -> tuple[np.ndarray, np.ndarray]:
     """Feature rows `(len(pairs), len(FEATURES))` and labels for FNC pairs, through the pipeline's own stages."""
-    ing = cfg.ingest
-    clean = lambda text: clean_article(text, boilerplate=ing.boilerplate, header_lines=ing.header_lines,  # noqa: E731
-                                       header_max_chars=ing.header_max_chars,
-                                       list_min_separators=ing.list_min_separators).text
-    articles, claims, claim_of = fnc.as_pipeline_inputs(bodies, pairs, clean, normalise)
+    articles, claims, claim_of = fnc.as_pipeline_inputs(bodies, pairs, lambda t: clean_with(cfg.ingest, t).text,
+                                                        normalise)
     sentences = {a.article_id: split_sentences(a, cfg.segment.splitter) for a in articles}
     timer.lap(f"{name}/segment_s")
     scored = score_pairs(articles, claims, sentences, cfg, scorer, timer, progress=True)
