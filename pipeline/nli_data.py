@@ -6,14 +6,13 @@ datasets directory. Nothing here writes files.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import io
-from pipeline.records import NLI_LABELS, PipelineError
+from pipeline.records import PipelineError
 
 _LABEL_ALIASES = {
     "e": "entailment", "n": "neutral", "c": "contradiction",
@@ -201,20 +200,9 @@ def dedupe(train: list[NliPair], exclude: Iterable[NliPair]) -> tuple[list[NliPa
     return kept, stats
 
 
-def label_counts(pairs: Iterable[NliPair]) -> dict[str, int]:
-    counts = dict.fromkeys(NLI_LABELS, 0)
-    for p in pairs:
-        counts[p.label] += 1
-    return counts
-
-
 def split_ids(pairs: Iterable[NliPair]) -> str:
     """The dev split as text (source, pair id, pair hash), saved in the repo so the split is explicit."""
     lines = ["source\tpair_id\tpair_sha1"]
     for p in pairs:
         lines.append(f"{p.source}\t{p.pair_id}\t{io.sha256_text(pair_key(p.premise, p.hypothesis))[:16]}")
     return "\n".join(lines) + "\n"
-
-
-def to_jsonable(pair: NliPair) -> str:
-    return json.dumps(pair.__dict__)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
 from pipeline import io
 from pipeline.features import FEATURES
 from pipeline.records import PipelineError
@@ -60,7 +58,3 @@ def save_head(head, path: str | Path, sidecar: dict, overwrite: bool = True) -> 
     with io.atomic_dir(path, overwrite=overwrite) as tmp:
         joblib.dump(head, tmp / HEAD_FILE)
         io.write_json(tmp / SIDECAR, {"features": list(FEATURES), **sidecar})
-
-
-def config_dict(cfg) -> dict:
-    return OmegaConf.to_container(cfg, resolve=True)

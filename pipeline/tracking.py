@@ -43,12 +43,6 @@ def flatten(node, prefix: str = "", sep: str = ".") -> dict[str, object]:
     return out
 
 
-def numeric_metrics(metrics: Mapping, prefix: str) -> dict[str, float]:
-    """The numbers in a nested metrics dict, as `prefix/a/b` names (lists and strings are skipped)."""
-    flat = flatten(metrics, prefix, sep="/")
-    return {k: float(v) for k, v in flat.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-
-
 def git_state(root: str | Path) -> dict[str, str]:
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()

@@ -31,7 +31,6 @@ def fake_run(macro_f1):
 def test_flatten_gives_dotted_keys():
     flat = tracking.flatten({"stance": {"head": "gbm", "p": {"C": 1}}, "xs": [1, 2], "seed": 3})
     assert flat == {"stance.head": "gbm", "stance.p.C": 1, "xs": [1, 2], "seed": 3}
-    assert tracking.numeric_metrics({"a": {"b": 1, "c": "x", "d": True}}, "eval") == {"eval/a/b": 1.0}
 
 
 def test_execute_logs_params_metrics_tags_and_artifacts(cfg_factory, store, tmp_path):
