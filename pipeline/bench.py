@@ -15,7 +15,6 @@ import logging
 import os
 import platform
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -268,16 +267,17 @@ def inference_peak_rss_mb(cfg) -> float | None:
     out = Path(cfg.paths.reports) / "bench" / "rss_run"
     cache = Path(cfg.paths.reports) / "bench" / "rss_cache.sqlite"
     cache.unlink(missing_ok=True)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    proc = subprocess.run([sys.executable, "-m", "pipeline.infer", f"input={cfg.data.articles}", f"output={out}",
-                           f"claims={cfg.data.claims}", "overwrite=true", f"cache.path={cache}",
-                           "tracking.enabled=false", f"model.name={cfg.model.name}"],
-                          capture_output=True, text=True, cwd=cfg.paths.root)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # os.wait4 gives this one child's own peak (RUSAGE_CHILDREN would be the max over every child ever waited for)
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.infer", f"input={cfg.data.articles}", f"output={out}",
+                             f"claims={cfg.data.claims}", "overwrite=true", f"cache.path={cache}",
+                             "tracking.enabled=false", f"model.name={cfg.model.name}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cfg.paths.root)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        log.warning("RSS probe failed: %s", proc.stderr[-500:])
+        log.warning("RSS probe failed: %s", proc.stderr.read().decode(errors="replace")[-500:])
         return None
-    return round(max(after, before) / 1024, 1)
+    return round(usage.ru_maxrss / 1024, 1)
 
 
 @hydra.main(config_path="../conf", config_name="bench", version_base="1.3")
