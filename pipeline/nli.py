@@ -189,7 +189,7 @@ class CachedScorer:
         self.name = scorer.name
         self.identity = scorer.identity
         self.model_key = json.dumps(self.identity, sort_keys=True)
-        self.hits = 0
+        self.hits = self.computed = 0  # of the last score() call: pairs read from the cache / run through the model
 
     def score(self, pairs: Sequence[tuple[str, str]], batch_size: int | None = None,
               progress: bool = False) -> np.ndarray:
@@ -202,7 +202,7 @@ class CachedScorer:
         cached = self.cache.get_many(keys)
         self.hits = sum(k in cached for k in keys)
         values = np.zeros((len(unique), len(NLI_LABELS)))
-        todo = len(unique) - self.hits
+        todo = self.computed = len(unique) - self.hits
         bar = tqdm(total=todo, desc="NLI", unit="pair", disable=not progress or todo == 0, leave=False)
         for batch in length_batches(unique, batch_size):
             if all(keys[i] in cached for i in batch):

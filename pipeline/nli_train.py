@@ -295,9 +295,7 @@ def run(cfg: DictConfig) -> dict:
         # evaluate what ships: the saved fp16 weights, loaded back as a user would
         scorer = NliScorer(str(tmp), max_length=t.max_length, device=t.device, autocast=t.autocast)
         evaluation = {name: evaluate(scorer, pairs, t.eval_batch_size, name) for name, pairs in tests.items()}
-        evaluation["dev (selection)"] = log_["history"][-1]["dev"] if not any(
-            h.get("selected") for h in log_["history"]) else next(
-            h["dev"] for h in reversed(log_["history"]) if h.get("selected"))
+        evaluation["dev (selection)"] = next(h["dev"] for h in reversed(log_["history"]) if h.get("selected"))
         training = {
             **log_,
             "seed": cfg.seed,

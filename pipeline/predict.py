@@ -102,7 +102,7 @@ def score_pairs(articles: Sequence[Article], claims: Sequence[CanonicalClaim], s
     pairs = attach_scores(pairs, probs, gate)
     timer.lap("nli_s")
     # throughput of the model itself: pairs read from the score cache do not count
-    computed = len(dict.fromkeys(inputs)) - getattr(scorer, "hits", 0)
+    computed = getattr(scorer, "computed", len(inputs))
     timer.timings["nli_pairs"] = len(inputs)
     timer.timings["nli_cached"] = getattr(scorer, "hits", 0)
     rate = computed / max(timer.timings["nli_s"], 1e-9)

@@ -52,9 +52,12 @@ def _load_saved(path: Path):
                   "trained": {k: sidecar[k] for k in ("created", "nli_model", "dev_metrics") if k in sidecar}}
 
 
-def save_head(head, path: str | Path, sidecar: dict, overwrite: bool = True) -> None:
+def save_head(head, path: str | Path, sidecar: dict, overwrite: bool = True, figures: dict | None = None) -> None:
+    """Write head.joblib, head.json and any `figures` ({file name: matplotlib figure}) in one atomic step."""
     import joblib
 
     with io.atomic_dir(path, overwrite=overwrite) as tmp:
         joblib.dump(head, tmp / HEAD_FILE)
         io.write_json(tmp / SIDECAR, {"features": list(FEATURES), **sidecar})
+        for name, fig in (figures or {}).items():
+            io.save_figure(fig, tmp / name)

@@ -111,19 +111,19 @@ def run(cfg: DictConfig) -> dict:
         "dev_metrics_rule": rule,
         "timings": timer.timings,
     }
-    save_head(head, cfg.train.output_dir, sidecar, overwrite=cfg.train.overwrite)
+    confusion = confusion_figure(dev["confusion"]["matrix"], dev["confusion"]["labels"],
+                                 f"FNC-1 dev, {type(head).__name__}: FNC {dev['fnc_relative_score']:.3f}")
+    save_head(head, cfg.train.output_dir, sidecar, overwrite=cfg.train.overwrite,
+              figures={"confusion_dev.png": confusion})
     print(markdown_table(
         ["head", "FNC relative score", "macro-F1", "accuracy", "F1 agree", "F1 disagree", "F1 discuss",
          "F1 unrelated"],
         [[name, m["fnc_relative_score"], m["macro_f1"], m["accuracy"],
           *(m["per_class"][k]["f1"] for k in ("agree", "disagree", "discuss", "unrelated"))]
-         for name, m in ((f"{getattr(head, 'kind', 'rule')} (trained)", dev), ("rule, configured thresholds", rule))]))
+         for name, m in ((f"{getattr(head, 'kind', 'rule')} (trained)", dev), ("rule, default thresholds", rule))]))
     print(f"\nFNC-1 dev split: {len(dev_pairs)} pairs over {sidecar['counts']['dev_bodies']} bodies; "
           f"saved {cfg.train.output_dir}; timings {timer.timings}")
     out = Path(cfg.train.output_dir)
-    io.save_figure(confusion_figure(dev["confusion"]["matrix"], dev["confusion"]["labels"],
-                                    f"FNC-1 dev, {type(head).__name__}: FNC {dev['fnc_relative_score']:.3f}"),
-                   out / "confusion_dev.png")
     sidecar["tracking"] = {
         "metrics": {"train/dev_fnc_score": dev["fnc_relative_score"], "train/dev_macro_f1": dev["macro_f1"],
                     "train/dev_accuracy": dev["accuracy"],
