@@ -29,14 +29,13 @@ from omegaconf import DictConfig, OmegaConf
 from pipeline import fnc, io
 from pipeline.cli import guarded, quiet_libraries, set_seed
 from pipeline.evaluate import read_stance_labels, stance_metrics
-from pipeline.features import to_features
 from pipeline.ingest import clean_with, load_articles, load_claims, normalise
 from pipeline.nli import NliScorer
-from pipeline.predict import Timer, score_pairs
+from pipeline.predict import EvidenceOnly, Timer, score_pairs
 from pipeline.records import StancePair
 from pipeline.report import markdown_table
 from pipeline.segment import split_sentences
-from pipeline.stance_io import load_head
+from pipeline.stance_io import load_head, stance_labels
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +153,7 @@ def run(cfg: DictConfig) -> dict:
 
     # 2. NLI backends on ~64-token real pairs from this workload
     timer = Timer()
-    probe = score_pairs(articles, claims, sentences, cfg, _NoNli(), timer, progress=False)
+    probe = score_pairs(articles, claims, sentences, cfg, EvidenceOnly(), timer, progress=False)
     candidates = [(ev.sentence, p.claim_text) for p in probe for ev in p.evidence]
     rng.shuffle(candidates)
     pairs64 = pick_pairs(candidates, fp32, b.nli_pairs)
@@ -183,7 +182,7 @@ def run(cfg: DictConfig) -> dict:
     timer = Timer()
     ours_sentences = {a.article_id: split_sentences(a, cfg.segment.splitter) for a in articles}
     ours_pairs = score_pairs(articles, claims, ours_sentences, ours_cfg, scorers[best], timer, progress=True)
-    ours_pred = head.predict(to_features(ours_pairs, texts))
+    ours_pred = stance_labels(head, ours_pairs, texts)
     ours_s = time.perf_counter() - t0
     keys = [(p.claim_id, p.article_id) for p in ours_pairs]
     gold_list = [gold[k] for k in keys]
@@ -193,9 +192,9 @@ def run(cfg: DictConfig) -> dict:
     naive_sentences = {a.article_id: split_sentences(a, cfg.segment.splitter) for a in articles}
     # every sentence as evidence (ordered by similarity, so the head sees the same kind of features)
     every = OmegaConf.merge(cfg, {"evidence": {"top_k": 1_000_000, "gate_similarity": None}})
-    base = score_pairs(articles, claims, naive_sentences, every, _NoNli(), Timer(), progress=False)
+    base = score_pairs(articles, claims, naive_sentences, every, EvidenceOnly(), Timer(), progress=False)
     naive, naive_nli = naive_score(fp32, base, b.naive_batch_size)
-    naive_pred = head.predict(to_features(naive, texts))
+    naive_pred = stance_labels(head, naive, texts)
     naive_s = time.perf_counter() - t0
     naive_metrics = stance_metrics([gold[(p.claim_id, p.article_id)] for p in naive], list(naive_pred))
 
@@ -248,16 +247,6 @@ def run(cfg: DictConfig) -> dict:
           f"({fnc_s_per_pair * 1000:.1f} ms/pair measured)")
     print(f"targets: {result['targets']}\nwritten {out / 'bench.json'}")
     return result
-
-
-class _NoNli:
-    """Stands in for a scorer when only evidence retrieval is wanted."""
-
-    name = "none"
-    identity = {"name": "none"}
-
-    def score(self, pairs, batch_size=None, progress=False):
-        return np.tile(np.array([0.0, 1.0, 0.0]), (len(pairs), 1))
 
 
 def inference_peak_rss_mb(cfg) -> float | None:

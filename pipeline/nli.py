@@ -43,24 +43,27 @@ def use_autocast(autocast: str | bool, device: torch.device) -> bool:
     return bool(autocast) and autocast != "off"
 
 
-def label_columns(label2id: dict[str, int], where: object) -> list[int]:
-    """Model output column for each of NLI_LABELS, matched case-insensitively by prefix.
+def label_columns(label2id: dict[str, int], where: object, labels: Sequence[str] = NLI_LABELS) -> list[int]:
+    """Model output column for each of `labels`, matched case-insensitively (NLI labels by prefix, so that
+    ENTAILMENT, entails and Entailment all count).
 
-    Raises PipelineError naming `where` if the model lacks any of the three labels.
+    Raises PipelineError naming `where` if the model lacks any of them.
     """
     found: dict[str, int] = {}
     for name, idx in label2id.items():
-        for label, prefix in _LABEL_PREFIXES.items():
+        for label in labels:
+            prefix = _LABEL_PREFIXES.get(label, label)
             if str(name).strip().lower().startswith(prefix) and not str(name).lower().startswith("not"):
                 found[label] = int(idx)
-    missing = [label for label in NLI_LABELS if label not in found]
+    missing = [label for label in labels if label not in found]
     if missing:
+        kind = "an NLI" if tuple(labels) == NLI_LABELS else "a stance"
         raise PipelineError(
             where,
-            f"not an NLI classifier: its labels are {sorted(label2id)}, missing {', '.join(missing)} "
-            "(need entailment, neutral and contradiction in config.label2id)",
+            f"not {kind} classifier: its labels are {sorted(label2id)}, missing {', '.join(missing)} "
+            f"(need {', '.join(labels)} in config.label2id)",
         )
-    return [found[label] for label in NLI_LABELS]
+    return [found[label] for label in labels]
 
 
 def set_threads(n_threads: int | None = None) -> None:
@@ -80,11 +83,14 @@ class NliScorer:
         backend: "torch", or "onnx" (ONNX Runtime, int8 dynamic per-channel quantization, CPU); the export is
             cached under `onnx_cache`, keyed by the model's identity.
         threads: torch / ONNX Runtime threads; null = all cores.
+        labels: the classes to read from the model's `label2id`, in output column order (default: NLI_LABELS;
+            the fine-tuned stance head passes STANCE_LABELS).
     """
 
     def __init__(self, name: str, revision: str | None = None, max_length: int = 256, batch_size: int = 32,
                  device: str = "auto", autocast: str | bool = "auto", backend: str = "torch",
-                 onnx_cache: str | None = None, threads: int | None = None, model=None, tokenizer=None):
+                 onnx_cache: str | None = None, threads: int | None = None, model=None, tokenizer=None,
+                 labels: Sequence[str] = NLI_LABELS):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         self.name = str(name)
@@ -106,7 +112,8 @@ class NliScorer:
                 raise PipelineError(self.name, f"could not load the NLI model ({first})") from None
         self.tokenizer = tokenizer
         self.model = model.to(self.device).eval()
-        self.columns = label_columns(self.model.config.label2id, self.name)
+        self.labels = tuple(labels)
+        self.columns = label_columns(self.model.config.label2id, self.name, self.labels)
         self.autocast = use_autocast(autocast, self.device)
         self.backend = backend
         self.threads = threads or os.cpu_count() or 1
@@ -155,12 +162,13 @@ class NliScorer:
 
     def score(self, pairs: Sequence[tuple[str, str]], batch_size: int | None = None,
               progress: bool = False) -> np.ndarray:
-        """Probabilities `(n_pairs, 3)`, columns in NLI_LABELS order (entailment, neutral, contradiction).
+        """Probabilities `(n_pairs, len(labels))`, columns in `labels` order (by default entailment, neutral,
+        contradiction).
 
         Pairs are sorted by length before batching, so each batch pads little, then put back in input order.
         """
         batch_size = batch_size or self.batch_size
-        out = np.zeros((len(pairs), len(NLI_LABELS)))
+        out = np.zeros((len(pairs), len(self.labels)))
         if not pairs:
             return out
         bar = tqdm(total=len(pairs), desc="NLI", unit="pair", disable=not progress, leave=False)

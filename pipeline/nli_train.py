@@ -19,11 +19,11 @@ import hydra
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
-from tqdm.auto import tqdm
 
 from pipeline import io, nli_data
 from pipeline.cli import guarded, quiet_libraries, set_seed
 from pipeline.embed import resolve_encoder
+from pipeline.finetune import length_grouped_batches, train_loop
 from pipeline.nli import NliScorer, resolve_device, set_threads, use_autocast
 from pipeline.nli_data import NliPair
 from pipeline.records import NLI_LABELS, PipelineError
@@ -42,35 +42,6 @@ def sample_mix(pools: dict[str, list[NliPair]], mix: dict[str, float], rng: rand
         epoch += pool * whole
         epoch += rng.sample(pool, round(frac * len(pool)))
     return epoch
-
-
-def length_grouped_batches(lengths: Sequence[int], batch_size: int, rng: random.Random,
-                           group: int = 64) -> list[list[int]]:
-    """Shuffle, sort by length within chunks of `group` batches, split into batches, shuffle the batches.
-
-    Batches then pad little (a large speed-up on CPU) while the order stays random.
-    """
-    order = list(range(len(lengths)))
-    rng.shuffle(order)
-    batches = []
-    chunk = batch_size * group
-    for start in range(0, len(order), chunk):
-        part = sorted(order[start:start + chunk], key=lambda i: lengths[i])
-        batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
-    rng.shuffle(batches)
-    return batches
-
-
-def collate(ids: Sequence[Sequence[int]], types: Sequence[Sequence[int]], pad_id: int) -> dict[str, torch.Tensor]:
-    width = max(len(x) for x in ids)
-    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    token_type = torch.zeros((len(ids), width), dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for row, (x, t) in enumerate(zip(ids, types)):
-        input_ids[row, :len(x)] = torch.tensor(x)
-        token_type[row, :len(t)] = torch.tensor(t)
-        mask[row, :len(x)] = 1
-    return {"input_ids": input_ids, "token_type_ids": token_type, "attention_mask": mask}
 
 
 def nli_metrics(gold: Sequence[str], probs: np.ndarray) -> dict:
@@ -100,80 +71,30 @@ def _content_hash(pairs: Sequence[NliPair]) -> str:
 
 
 def train(model, tokenizer, pools: dict[str, list[NliPair]], mix: dict[str, float], dev: Sequence[NliPair],
-          cfg: DictConfig,
-          device: torch.device, seed: int) -> dict:
+          cfg: DictConfig, device: torch.device, seed: int) -> dict:
     """Fine-tune `model` in place; keep the weights of the epoch with the best dev accuracy. Returns a log."""
     rng = random.Random(seed)
-    autocast = use_autocast(cfg.autocast, device)
     # tokenize every pool once; epochs only re-sample indices
-    encoded: dict[int, tuple[list[int], list[int]]] = {}
     all_pairs = [p for name in mix for p in pools[name]]
     uid = {id(p): i for i, p in enumerate(all_pairs)}
     enc = tokenizer([p.premise for p in all_pairs], [p.hypothesis for p in all_pairs], truncation="longest_first",
                     max_length=cfg.max_length)
-    for i in range(len(all_pairs)):
-        encoded[i] = (enc["input_ids"][i], enc["token_type_ids"][i])
+    encoded = list(zip(enc["input_ids"], enc["token_type_ids"]))
     labels = torch.tensor([LABEL2ID[p.label] for p in all_pairs])
 
     epochs = [sample_mix(pools, mix, rng) for _ in range(cfg.epochs)]
     plans = [length_grouped_batches([len(encoded[uid[id(p)]][0]) for p in ep], cfg.batch_size, rng) for ep in epochs]
-    total_steps = sum(len(p) for p in plans)
-    if cfg.max_steps:
-        total_steps = min(total_steps, int(cfg.max_steps))
-
-    from transformers import get_linear_schedule_with_warmup
-
-    no_decay = ("bias", "LayerNorm.weight")
-    groups = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
-         "weight_decay": cfg.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=cfg.learning_rate)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+    plans = [[[uid[id(ep[i])] for i in batch] for batch in plan] for ep, plan in zip(epochs, plans)]
     scorer = NliScorer("<in training>", model=model, tokenizer=tokenizer, max_length=cfg.max_length,
                        device=str(device), autocast=cfg.autocast)
 
-    history, best, best_state, step, seen = [], -1.0, None, 0, 0
-    started = time.perf_counter()
-    bar = tqdm(total=total_steps, desc="train", unit="step", dynamic_ncols=True)
-    for epoch, (pairs, plan) in enumerate(zip(epochs, plans), start=1):
-        model.train()
-        for batch_idx in plan:
-            if step >= total_steps:
-                break
-            rows = [uid[id(pairs[i])] for i in batch_idx]
-            batch = collate([encoded[r][0] for r in rows], [encoded[r][1] for r in rows], tokenizer.pad_token_id)
-            batch = {k: v.to(device) for k, v in batch.items()}
-            target = labels[rows].to(device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-                logits = model(**batch).logits
-            loss = torch.nn.functional.cross_entropy(logits.float(), target)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            seen += len(rows)
-            bar.update(1)
-            if step % 20 == 0:
-                bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}",
-                                pairs_s=f"{seen / (time.perf_counter() - started):.0f}")
-        dev_metrics = evaluate(scorer, dev, cfg.eval_batch_size, f"epoch {epoch} dev")
-        history.append({"epoch": epoch, "step": step, "dev": dev_metrics})
-        if dev_metrics["accuracy"] > best:
-            best = dev_metrics["accuracy"]
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            history[-1]["selected"] = True
-        if step >= total_steps:
-            break
-    bar.close()
-    seconds = time.perf_counter() - started
-    model.load_state_dict(best_state)
-    model.eval()
-    return {"history": history, "steps": step, "pairs_seen": seen, "train_seconds": round(seconds, 1),
-            "train_pairs_per_s": round(seen / max(seconds, 1e-9), 1), "autocast_bf16": autocast}
+    def on_epoch(epoch: int) -> dict:
+        metrics = evaluate(scorer, dev, cfg.eval_batch_size, f"epoch {epoch} dev")
+        return {**metrics, "score": metrics["accuracy"]}
+
+    return train_loop(model, encoded, labels, plans, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
+                      warmup_ratio=cfg.warmup_ratio, pad_id=tokenizer.pad_token_id, device=device,
+                      autocast=use_autocast(cfg.autocast, device), max_steps=cfg.max_steps, on_epoch=on_epoch)
 
 
 def model_card(training: dict, evaluation: dict) -> str:

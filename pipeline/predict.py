@@ -13,7 +13,6 @@ import numpy as np
 from pipeline.cluster import cluster_claims
 from pipeline.embed import embed_texts
 from pipeline.evidence import attach_scores, build_pairs, nli_inputs
-from pipeline.features import to_features
 from pipeline.records import (
     STANCE_LABELS,
     Article,
@@ -70,6 +69,16 @@ def segment_articles(articles: Sequence[Article], seg) -> tuple[dict[str, list[S
     return sentences, extracted
 
 
+class EvidenceOnly:
+    """Stands in for an NLI scorer when only evidence retrieval is wanted (every sentence scores neutral)."""
+
+    name = "none"
+    identity = {"name": "none"}
+
+    def score(self, pairs, batch_size=None, progress=False):
+        return np.tile(np.array([0.0, 1.0, 0.0]), (len(pairs), 1))
+
+
 class Timer:
     """Stage timings: `lap(name)` records the seconds since the previous lap."""
 
@@ -121,9 +130,9 @@ def predict(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[Can
         claims = cluster_claims(extracted, claim_vecs, cfg.cluster.similarity_threshold, cfg.cluster.linkage)
         timer.lap("cluster_s")
     pairs = score_pairs(articles, claims, sentences, cfg, scorer, timer, progress)
-    texts = {a.article_id: a.text for a in articles}
-    stance_probs = (head.predict_proba(to_features(pairs, texts)) if pairs
-                    else np.zeros((0, len(STANCE_LABELS))))
+    from pipeline.stance_io import stance_proba
+
+    stance_probs = stance_proba(head, pairs, {a.article_id: a.text for a in articles})
     predictions = [
         StancePrediction(p.claim_id, p.article_id, p.outlet, STANCE_LABELS[int(np.argmax(row))],
                          {label: round(float(v), 4) for label, v in zip(STANCE_LABELS, row)}, p.evidence)

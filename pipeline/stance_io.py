@@ -1,31 +1,62 @@
-"""Loading and saving stance heads: `models/stance-head/head.joblib` with a JSON sidecar `head.json`."""
+"""Loading, saving and applying stance heads.
+
+A feature head (rule, gbm, logreg) is saved as `models/stance-head/head.joblib`; the fine-tuned cross-encoder head
+as `models/stance-head/model/` (Hugging Face format, fp16). Both get the JSON sidecar `head.json`.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from pipeline import io
-from pipeline.features import FEATURES
-from pipeline.records import PipelineError
+from pipeline.features import FEATURES, to_features
+from pipeline.records import STANCE_LABELS, PipelineError, StancePair
 
 log = logging.getLogger(__name__)
-HEAD_FILE, SIDECAR = "head.joblib", "head.json"
+HEAD_FILE, MODEL_DIR, SIDECAR = "head.joblib", "model", "head.json"
+FINETUNED = "FinetunedStance"
+
+
+def reads_text(head) -> bool:
+    """True for heads that read the evidence text (`fit_pairs`/`predict_pairs`), not feature rows."""
+    return hasattr(head, "predict_pairs")
+
+
+def stance_proba(head, pairs: Sequence[StancePair], article_texts: dict[str, str]) -> np.ndarray:
+    """Stance probabilities `(len(pairs), 4)` in STANCE_LABELS order, from any head."""
+    if not pairs:
+        return np.zeros((0, len(STANCE_LABELS)))
+    if reads_text(head):
+        return head.predict_pairs(pairs)
+    return head.predict_proba(to_features(pairs, article_texts))
+
+
+def stance_labels(head, pairs: Sequence[StancePair], article_texts: dict[str, str]) -> list[str]:
+    return [STANCE_LABELS[i] for i in stance_proba(head, pairs, article_texts).argmax(axis=1)]
 
 
 def load_head(cfg):
     """Return (fitted head, info dict) for `cfg.stance`.
 
     `stance=trained` (the default) loads the head that `make train` saved, or falls back to the rule and says so;
-    `stance=rule` is the rule; a learned head config (`stance=gbm`) needs `make train` first.
+    `stance=rule` is the rule; a learned head config (`stance=gbm`, `stance=finetuned`) needs `make train` first.
     """
     from pipeline.predict import instantiate_unwrapped
 
     node = cfg.stance
     if "path" in node:
         path = Path(node.path)
-        if (path / HEAD_FILE).is_file():
-            return _load_saved(path)
+        if (path / SIDECAR).is_file():
+            head, info = _load_saved(path)
+            n = getattr(head, "n_evidence", 0)
+            if n > cfg.evidence.top_k:
+                log.warning("the stance head was trained on %d evidence sentences per pair but evidence.top_k=%d",
+                            n, cfg.evidence.top_k)
+            return head, info
         log.warning("no trained stance head at %s (run `make train`); using the documented rule", path)
         head = instantiate_unwrapped(node.fallback).fit()
         return head, {"kind": type(head).__name__, "params": head.get_params(), "fallback": True}
@@ -38,26 +69,40 @@ def load_head(cfg):
 
 
 def _load_saved(path: Path):
-    import joblib
-
     sidecar = io.read_json(path / SIDECAR)
-    if tuple(sidecar.get("features", ())) != FEATURES:
-        raise PipelineError(path / SIDECAR, "the saved head was trained on other features; run `make train` again")
-    try:
-        head = joblib.load(path / HEAD_FILE)
-    except Exception as err:  # a pickle from another scikit-learn version, a truncated file
-        raise PipelineError(path / HEAD_FILE, f"cannot load the stance head ({type(err).__name__}: {err}); run "
-                                              "`make train` again or pass stance=rule") from None
+    kind = sidecar.get("head", {}).get("kind")
+    if kind == FINETUNED:
+        from pipeline.stance_model import FinetunedStance
+
+        if not (path / MODEL_DIR / "config.json").is_file():
+            raise PipelineError(path / MODEL_DIR, "the fine-tuned stance model is missing; run `make train` again")
+        head = FinetunedStance.load(path / MODEL_DIR, sidecar["head"]["params"])
+    else:
+        import joblib
+
+        if tuple(sidecar.get("features", ())) != FEATURES:
+            raise PipelineError(path / SIDECAR, "the saved head was trained on other features; run `make train` "
+                                                "again")
+        try:
+            head = joblib.load(path / HEAD_FILE)
+        except Exception as err:  # a pickle from another scikit-learn version, a truncated file
+            raise PipelineError(path / HEAD_FILE, f"cannot load the stance head ({type(err).__name__}: {err}); run "
+                                                  "`make train` again or pass stance=rule") from None
     return head, {"kind": type(head).__name__, "params": head.get_params(), "path": str(path),
                   "trained": {k: sidecar[k] for k in ("created", "nli_model", "dev_metrics") if k in sidecar}}
 
 
 def save_head(head, path: str | Path, sidecar: dict, overwrite: bool = True, figures: dict | None = None) -> None:
-    """Write head.joblib, head.json and any `figures` ({file name: matplotlib figure}) in one atomic step."""
-    import joblib
-
+    """Write the head (head.joblib, or model/ for a fine-tuned head), head.json and any `figures` ({file name:
+    matplotlib figure}) in one atomic step."""
     with io.atomic_dir(path, overwrite=overwrite) as tmp:
-        joblib.dump(head, tmp / HEAD_FILE)
-        io.write_json(tmp / SIDECAR, {"features": list(FEATURES), **sidecar})
+        if reads_text(head):
+            head.save_pretrained(tmp / MODEL_DIR)
+            io.write_json(tmp / SIDECAR, {"input": f"top {head.n_evidence} evidence sentences + claim", **sidecar})
+        else:
+            import joblib
+
+            joblib.dump(head, tmp / HEAD_FILE)
+            io.write_json(tmp / SIDECAR, {"features": list(FEATURES), **sidecar})
         for name, fig in (figures or {}).items():
             io.save_figure(fig, tmp / name)

@@ -21,35 +21,32 @@ from pipeline.cli import guarded, quiet_libraries, set_seed
 from pipeline.evaluate import stance_metrics
 from pipeline.features import to_features
 from pipeline.ingest import clean_with, normalise
-from pipeline.predict import Timer, build_scorer, instantiate_unwrapped, score_pairs
-from pipeline.records import PipelineError
+from pipeline.predict import EvidenceOnly, Timer, build_scorer, instantiate_unwrapped, score_pairs
+from pipeline.records import PipelineError, StancePair
 from pipeline.report import confusion_figure, markdown_table
 from pipeline.segment import split_sentences
 from pipeline.stance import RuleStance
-from pipeline.stance_io import save_head
+from pipeline.stance_io import reads_text, save_head, stance_labels
 from pipeline.tracking import execute
 
 log = logging.getLogger(__name__)
 
 
-def featurise(pairs: Sequence[fnc.FncPair], bodies: dict[str, str], cfg, scorer, timer: Timer,
-              name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Feature rows `(len(pairs), len(FEATURES))` and labels for FNC pairs, through the pipeline's own stages."""
+def evidence_rows(pairs: Sequence[fnc.FncPair], bodies: dict[str, str], cfg, scorer, timer: Timer,
+                  name: str) -> tuple[list[StancePair], dict[str, str], np.ndarray]:
+    """Scored (claim, article) rows in `pairs` order, the cleaned article texts, and the labels, through the
+    pipeline's own stages (the scorer may be `EvidenceOnly`, for heads that read text)."""
     articles, claims, claim_of = fnc.as_pipeline_inputs(bodies, pairs, lambda t: clean_with(cfg.ingest, t).text,
                                                         normalise)
     sentences = {a.article_id: split_sentences(a, cfg.segment.splitter) for a in articles}
     timer.lap(f"{name}/segment_s")
     scored = score_pairs(articles, claims, sentences, cfg, scorer, timer, progress=True)
-    timer.timings[f"{name}/nli_pairs"] = timer.timings.pop("nli_pairs")
-    timer.timings[f"{name}/nli_s"] = timer.timings.pop("nli_s")
+    for key in ("nli_pairs", "nli_s", "nli_cached"):
+        timer.timings[f"{name}/{key}"] = timer.timings.pop(key)
     timer.timings.pop("nli_pairs_per_s", None)
-    timer.timings[f"{name}/nli_cached"] = timer.timings.pop("nli_cached")
     by_key = {(p.claim_id, p.article_id): p for p in scored}
-    texts = {a.article_id: a.text for a in articles}
     rows = [by_key[(claim_of[p.headline], f"fnc{p.body_id}")] for p in pairs]
-    X = to_features(rows, texts)
-    timer.lap(f"{name}/features_s")
-    return X, np.array([p.stance for p in pairs])
+    return rows, {a.article_id: a.text for a in articles}, np.array([p.stance for p in pairs])
 
 
 def load_split(cfg, bodies: dict[str, str]) -> dict[str, str]:
@@ -85,21 +82,32 @@ def run(cfg: DictConfig) -> dict:
     dev_pairs = [p for p in pairs if split[p.body_id] == "dev"]
     assert not {p.body_id for p in train_pairs} & {p.body_id for p in dev_pairs}, "a body on both sides"
     timer.lap("load_s")
-    scorer = build_scorer(cfg)
-    X_train, y_train = featurise(train_pairs, bodies, cfg, scorer, timer, "train")
-    X_dev, y_dev = featurise(dev_pairs, bodies, cfg, scorer, timer, "dev")
     if "path" in cfg.stance:
-        raise PipelineError(None, "make train needs a head to fit: stance=gbm, stance=logreg or stance=rule")
+        raise PipelineError(None, "make train needs a head to fit: stance=finetuned, stance=gbm, stance=logreg or "
+                                  "stance=rule")
     head = instantiate_unwrapped(cfg.stance)
-    head.fit(X_train, y_train)
+    scorer = build_scorer(cfg)
+    # a head that reads text needs evidence sentences only; feature heads need their NLI scores
+    nli = EvidenceOnly() if reads_text(head) else scorer
+    train_rows, train_texts, y_train = evidence_rows(train_pairs, bodies, cfg, nli, timer, "train")
+    dev_rows, dev_texts, y_dev = evidence_rows(dev_pairs, bodies, cfg, nli, timer, "dev")
+    if reads_text(head):
+        head.fit_pairs(train_rows, list(y_train))
+        rule = None
+    else:
+        X_train, X_dev = to_features(train_rows, train_texts), to_features(dev_rows, dev_texts)
+        timer.lap("features_s")
+        head.fit(X_train, y_train)
+        rule = stance_metrics(list(y_dev), list(RuleStance().fit().predict(X_dev)))  # a priori thresholds
     timer.lap("fit_s")
-    dev = stance_metrics(list(y_dev), list(head.predict(X_dev)))
-    rule = stance_metrics(list(y_dev), list(RuleStance().fit().predict(X_dev)))  # a priori thresholds
+    dev = stance_metrics(list(y_dev), stance_labels(head, dev_rows, dev_texts))
+    timer.lap("dev_predict_s")
     root = Path(cfg.paths.datasets) / "fnc1"
     sidecar = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "head": {"kind": type(head).__name__, "params": head.get_params(),
-                 **({"learned_thresholds": head.thresholds_} if hasattr(head, "thresholds_") else {})},
+                 **({"learned_thresholds": head.thresholds_} if hasattr(head, "thresholds_") else {}),
+                 **({"training": head.training_log_} if hasattr(head, "training_log_") else {})},
         "config": OmegaConf.to_container(cfg, resolve=True),
         "nli_model": scorer.identity,
         "data_sha256": {name: io.sha256_file(root / name) for name in ("train_bodies.csv", "train_stances.csv")}
@@ -108,7 +116,7 @@ def run(cfg: DictConfig) -> dict:
                    "train_bodies": len({p.body_id for p in train_pairs}),
                    "dev_bodies": len({p.body_id for p in dev_pairs})},
         "dev_metrics": dev,
-        "dev_metrics_rule": rule,
+        **({"dev_metrics_rule": rule} if rule else {}),
         "timings": timer.timings,
     }
     confusion = confusion_figure(dev["confusion"]["matrix"], dev["confusion"]["labels"],
@@ -120,7 +128,7 @@ def run(cfg: DictConfig) -> dict:
          "F1 unrelated"],
         [[name, m["fnc_relative_score"], m["macro_f1"], m["accuracy"],
           *(m["per_class"][k]["f1"] for k in ("agree", "disagree", "discuss", "unrelated"))]
-         for name, m in ((f"{getattr(head, 'kind', 'rule')} (trained)", dev), ("rule, default thresholds", rule))]))
+         for name, m in ((f"{_head_name(head)} (trained)", dev), ("rule, default thresholds", rule)) if m]))
     print(f"\nFNC-1 dev split: {len(dev_pairs)} pairs over {sidecar['counts']['dev_bodies']} bodies; "
           f"saved {cfg.train.output_dir}; timings {timer.timings}")
     out = Path(cfg.train.output_dir)
@@ -128,13 +136,17 @@ def run(cfg: DictConfig) -> dict:
         "metrics": {"train/dev_fnc_score": dev["fnc_relative_score"], "train/dev_macro_f1": dev["macro_f1"],
                     "train/dev_accuracy": dev["accuracy"],
                     **{f"train/dev_f1_{k}": v["f1"] for k, v in dev["per_class"].items()},
-                    "train/rule_dev_fnc_score": rule["fnc_relative_score"],
-                    "train/rule_dev_macro_f1": rule["macro_f1"],
+                    **({"train/rule_dev_fnc_score": rule["fnc_relative_score"],
+                        "train/rule_dev_macro_f1": rule["macro_f1"]} if rule else {}),
                     **{f"time/{k.replace('/', '_')}": v for k, v in timer.timings.items() if k.endswith("_s")}},
         "artifacts": [out / "head.json", out / "confusion_dev.png"],
         "tags": {"nli_model": scorer.identity, "data_sha256": sidecar["data_sha256"]},
     }
     return sidecar
+
+
+def _head_name(head) -> str:
+    return "finetuned" if reads_text(head) else getattr(head, "kind", "rule")
 
 
 @hydra.main(config_path="../conf", config_name="train", version_base="1.3")

@@ -1,0 +1,114 @@
+"""Fine-tuning a sequence-pair classifier: the training loop shared by the NLI model (`make nli-model`) and the
+fine-tuned stance head (`make train ARGS="stance=finetuned"`). Pure: no file I/O, no config objects."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+
+def length_grouped_batches(lengths: Sequence[int], batch_size: int, rng: random.Random,
+                           group: int = 64) -> list[list[int]]:
+    """Shuffle, sort by length within chunks of `group` batches, split into batches, shuffle the batches.
+
+    Batches then pad little (a large speed-up on CPU) while the order stays random.
+    """
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    batches = []
+    chunk = batch_size * group
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start:start + chunk], key=lambda i: lengths[i])
+        batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(ids: Sequence[Sequence[int]], types: Sequence[Sequence[int]], pad_id: int) -> dict[str, torch.Tensor]:
+    width = max(len(x) for x in ids)
+    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
+    token_type = torch.zeros((len(ids), width), dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    for row, (x, t) in enumerate(zip(ids, types)):
+        input_ids[row, :len(x)] = torch.tensor(x)
+        token_type[row, :len(t)] = torch.tensor(t)
+        mask[row, :len(x)] = 1
+    return {"input_ids": input_ids, "token_type_ids": token_type, "attention_mask": mask}
+
+
+def train_loop(model, encoded: Sequence[tuple[list[int], list[int]]], labels: torch.Tensor,
+               plans: Sequence[Sequence[Sequence[int]]], *, learning_rate: float, weight_decay: float,
+               warmup_ratio: float, pad_id: int, device: torch.device, autocast: bool,
+               max_steps: int | None = None, class_weight: torch.Tensor | None = None,
+               on_epoch: Callable[[int], dict] | None = None, desc: str = "train") -> dict:
+    """Fine-tune `model` in place with AdamW and a linear warm-up/decay schedule.
+
+    Args:
+        encoded: `(input_ids, token_type_ids)` of every example; `labels[i]` is example i's class index.
+        plans: per epoch, the batches of example indices to train on, in order.
+        class_weight: optional per-class weight of the cross-entropy loss.
+        on_epoch: called after each epoch with its number; returns a dict of dev metrics. With it, the weights of
+            the epoch whose `score` is highest are kept (otherwise the last epoch's).
+    """
+    from transformers import get_linear_schedule_with_warmup
+
+    total_steps = sum(len(p) for p in plans)
+    if max_steps:
+        total_steps = min(total_steps, int(max_steps))
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+         "weight_decay": weight_decay},
+        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=learning_rate)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * total_steps), total_steps)
+    weight = None if class_weight is None else class_weight.to(device)
+
+    history, best, best_state, step, seen = [], float("-inf"), None, 0, 0
+    started = time.perf_counter()
+    bar = tqdm(total=total_steps, desc=desc, unit="step", dynamic_ncols=True)
+    for epoch, plan in enumerate(plans, start=1):
+        model.train()
+        for rows in plan:
+            if step >= total_steps:
+                break
+            batch = collate([encoded[r][0] for r in rows], [encoded[r][1] for r in rows], pad_id)
+            batch = {k: v.to(device) for k, v in batch.items()}
+            target = labels[list(rows)].to(device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                logits = model(**batch).logits
+            loss = torch.nn.functional.cross_entropy(logits.float(), target, weight=weight)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            seen += len(rows)
+            bar.update(1)
+            if step % 20 == 0:
+                bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}",
+                                pairs_s=f"{seen / (time.perf_counter() - started):.0f}")
+        entry: dict = {"epoch": epoch, "step": step}
+        if on_epoch is not None:
+            model.eval()
+            entry["dev"] = on_epoch(epoch)
+            if entry["dev"]["score"] > best:
+                best = entry["dev"]["score"]
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                entry["selected"] = True
+        history.append(entry)
+        if step >= total_steps:
+            break
+    bar.close()
+    seconds = time.perf_counter() - started
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return {"history": history, "steps": step, "pairs_seen": seen, "train_seconds": round(seconds, 1),
+            "train_pairs_per_s": round(seen / max(seconds, 1e-9), 1), "autocast_bf16": autocast}
