@@ -39,7 +39,7 @@ test-all: $(STAMP) ## every test, slow ones included
 nli-model: $(STAMP) ## train models/nli-minilm-l6 from the bundled MiniLM (about 70 min on 2 CPU cores)
 	$(PY) -m pipeline.nli_train $(HYDRA_EXP) $(ARGS)
 
-train: $(STAMP) ## fit the stance head on FNC-1 (train split by body), report FNC dev metrics; saves models/stance-head
+train: $(STAMP) ## fine-tune the stance head on FNC-1 (train split by body; ~35 min on 2 CPU cores), report FNC dev metrics; saves models/stance-head
 	$(PY) -m pipeline.train $(HYDRA_EXP) $(ARGS)
 
 eval: $(STAMP) ## run the pipeline on the seed articles and score it against the hand labels

@@ -206,16 +206,33 @@ def run(cfg: DictConfig) -> dict:
                     "nli/pairs_per_s": labelled_run.timings["nli_pairs_per_s"],
                     **{f"time/{k}": v for k, v in labelled_run.timings.items()
                        if k.endswith("_s") and not k.endswith("per_s")},
-                    "time/total_s": metrics["timings"]["total_s"]},
+                    "time/total_s": metrics["timings"]["total_s"],
+                    **{f"fnc_dev/{k}": v for k, v in _fnc_dev(metrics).items()}},
         "artifacts": [out / n for n in ("metrics.json", "metrics.md", "confusion.png", "report.html")],
         "tags": {"nli_model": scorer.identity, "stance_head": head_info["kind"], "data_sha256": metrics["data_sha256"]},
     }
     return metrics
 
 
+def _fnc_dev(m: dict) -> dict:
+    """The trained head's FNC-1 dev numbers (measured by `make train`, read from its sidecar), if any."""
+    dev = m["stance_head"].get("trained", {}).get("dev_metrics")
+    if not dev:
+        return {}
+    return {"fnc_score": dev["fnc_relative_score"], "macro_f1": dev["macro_f1"], "accuracy": dev["accuracy"],
+            **{f"f1_{k}": v["f1"] for k, v in dev["per_class"].items()}}
+
+
 def metrics_markdown(m: dict) -> str:
     s, seg, nli = m["stance"], m["segmentation"], m["timings"]["labelled"]
+    dev = _fnc_dev(m)
+    trained = ([f"## The trained head on FNC-1 dev (measured by `make train`, {m['stance_head']['path']})",
+                markdown_table(["FNC relative score", "macro-F1", "accuracy", "F1 agree", "F1 disagree",
+                                "F1 discuss", "F1 unrelated"],
+                               [[dev[k] for k in ("fnc_score", "macro_f1", "accuracy", "f1_agree", "f1_disagree",
+                                                  "f1_discuss", "f1_unrelated")]]), ""] if dev else [])
     parts = [
+        *trained,
         f"## Stance on the hand-labelled seeds ({s['n']} claim-article pairs, head: {m['stance_head']['kind']})",
         markdown_table(["accuracy", "macro-F1", "FNC relative score"],
                        [[s["accuracy"], s["macro_f1"], s["fnc_relative_score"]]]),

@@ -112,3 +112,14 @@ def test_segmentation_metrics_jaccard_threshold_and_missing_article():
     assert strict["exact_recall"] == 0.0
     # extracted claims of an article without gold count against precision
     assert loose["precision"] == 0.5
+
+
+def test_the_trained_heads_fnc_dev_numbers_come_from_its_sidecar():
+    from pipeline.evaluate import _fnc_dev
+
+    dev = stance_metrics(GOLD, PRED)
+    assert _fnc_dev({"stance_head": {"kind": "RuleStance", "fallback": True}}) == {}
+    numbers = _fnc_dev({"stance_head": {"kind": "FinetunedStance", "trained": {"dev_metrics": dev}}})
+    assert numbers["fnc_score"] == dev["fnc_relative_score"] and numbers["f1_disagree"] == 1.0
+    assert set(numbers) == {"fnc_score", "macro_f1", "accuracy", "f1_agree", "f1_disagree", "f1_discuss",
+                            "f1_unrelated"}

@@ -63,7 +63,7 @@ def test_train_fits_saves_and_is_used_by_default(cfg_factory, tmp_path, tiny_nli
     write_fnc(tmp_path / "datasets")
     out = tmp_path / "head"
     cfg = cfg_factory(f"paths.datasets={tmp_path / 'datasets'}", f"train.split_file={tmp_path / 'split.csv'}",
-                      f"train.output_dir={out}", f"model.name={tiny_nli_model}", "stance.max_iter=20",
+                      f"train.output_dir={out}", f"model.name={tiny_nli_model}", "stance=gbm", "stance.max_iter=20",
                       config_name="train")
     result = train.run(cfg)
     split = fnc.read_split(tmp_path / "split.csv")
