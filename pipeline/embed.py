@@ -30,10 +30,25 @@ def load_encoder(name: str | None = None, device: str = "cpu"):
     return SentenceTransformer(resolve_encoder(name), device=device)
 
 
-def embed_texts(texts: Sequence[str], name: str | None = None, batch_size: int = 64) -> np.ndarray:
-    """Unit-normalised embeddings `(n_texts, dim)`."""
+def embed_texts(texts: Sequence[str], name: str | None = None, batch_size: int = 64, cache=None) -> np.ndarray:
+    """Unit-normalised embeddings `(n_texts, dim)`; with an `io.EmbeddingCache`, texts already encoded by this
+    encoder are read from it and new ones are added."""
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
-    model = load_encoder(name)
-    return model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                        show_progress_bar=len(texts) > 5000)  # long jobs (FNC) show a bar
+    if cache is None:
+        return _encode(list(texts), name, batch_size)
+    encoder = str(name or BUNDLED)
+    unique = list(dict.fromkeys(texts))
+    keys = {t: cache.key(encoder, t) for t in unique}
+    found = cache.get_many(list(keys.values()))
+    todo = [t for t in unique if keys[t] not in found]
+    if todo:
+        vectors = _encode(todo, name, batch_size)
+        cache.put_many([(keys[t], v.astype(np.float32).tobytes()) for t, v in zip(todo, vectors)])
+        found.update({keys[t]: (v.astype(np.float32).tobytes(),) for t, v in zip(todo, vectors)})
+    return np.stack([np.frombuffer(found[keys[t]][0], dtype=np.float32) for t in texts])
+
+
+def _encode(texts: list[str], name: str | None, batch_size: int) -> np.ndarray:
+    return load_encoder(name).encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                                     show_progress_bar=len(texts) > 5000)  # long jobs (FNC) show a bar

@@ -32,6 +32,7 @@ FEATURES: tuple[str, ...] = (
     "article_refute_rate",   # refutation cues per 100 article words
     "article_hedge_rate",
     "claim_hedged",          # the claim itself hedges or asks ("reportedly", "?")
+    "tfidf_cosine",          # TF-IDF cosine, claim vs whole article (idf from the articles of the same call)
 )
 
 REFUTE = {"fake", "false", "hoax", "deny", "denies", "denied", "debunk", "debunked", "not", "no", "never", "fraud",
@@ -97,4 +98,24 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
             row["article_refute_rate"] = _cue_rate(tokens, REFUTE) * per100
             row["article_hedge_rate"] = _cue_rate(tokens, HEDGE) * per100
         X[i] = [row[name] for name in FEATURES]
+    X[:, FEATURES.index("tfidf_cosine")] = tfidf_cosine(pairs, article_texts or {})
     return X
+
+
+def tfidf_cosine(pairs: Sequence[StancePair], article_texts: dict[str, str]) -> np.ndarray:
+    """Cosine of TF-IDF vectors (sublinear tf, English stop words), claim vs its article; the idf is fitted on the
+    given articles, with no labels. 0 for a pair whose article text is not given."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    out = np.zeros(len(pairs))
+    ids = sorted({p.article_id for p in pairs if p.article_id in article_texts})
+    if not ids:
+        return out
+    vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english").fit([article_texts[a] for a in ids])
+    articles = vectorizer.transform([article_texts[a] for a in ids])
+    row_of = {a: i for i, a in enumerate(ids)}
+    rows = [i for i, p in enumerate(pairs) if p.article_id in row_of]
+    claims = vectorizer.transform([pairs[i].claim_text for i in rows])
+    picked = articles[[row_of[pairs[i].article_id] for i in rows]]
+    out[rows] = np.asarray(claims.multiply(picked).sum(axis=1)).ravel()
+    return out

@@ -218,11 +218,12 @@ def read_outlets(path: str | Path) -> dict[str, str]:
 
 # ---- NLI score cache ----------------------------------------------------------------------------------------------
 
-class NliCache:
-    """NLI probabilities on disk (SQLite), keyed by (model identity, premise, hypothesis). Safe to delete.
+class _SqliteCache:
+    """A key -> row store on disk (SQLite, WAL), read and written in batches. Safe to delete."""
 
-    Re-runs, sweeps and resumed batch jobs read scores from here instead of recomputing them.
-    """
+    table = ""
+    columns = ""
+    what = "cache"
 
     def __init__(self, path: str | Path):
         import sqlite3
@@ -232,33 +233,58 @@ class NliCache:
         try:
             self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("CREATE TABLE IF NOT EXISTS nli (key TEXT PRIMARY KEY, e REAL, n REAL, c REAL)")
+            self.db.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (key TEXT PRIMARY KEY, {self.columns})")
         except sqlite3.DatabaseError as err:
-            raise PipelineError(self.path, f"NLI cache unreadable ({err}); delete it to start afresh") from None
+            raise PipelineError(self.path, f"{self.what} unreadable ({err}); delete it to start afresh") from None
+        self.width = 1 + self.columns.count(",") + 1
+
+    def get_many(self, keys: list[str]) -> dict[str, tuple]:
+        found: dict[str, tuple] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, *values in self.db.execute(f"SELECT * FROM {self.table} WHERE key IN ({marks})", chunk):
+                found[key] = tuple(values)
+        return found
+
+    def put_many(self, rows: list[tuple]) -> None:
+        marks = ",".join("?" * self.width)
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(f"INSERT OR REPLACE INTO {self.table} VALUES ({marks})", rows)
+
+    def __len__(self) -> int:
+        return self.db.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0]
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class NliCache(_SqliteCache):
+    """NLI probabilities on disk, keyed by (model identity, premise, hypothesis). Safe to delete.
+
+    Re-runs, sweeps and resumed batch jobs read scores from here instead of recomputing them.
+    """
+
+    table, columns, what = "nli", "e REAL, n REAL, c REAL", "NLI cache"
 
     @staticmethod
     def key(model: str, premise: str, hypothesis: str) -> str:
         return hashlib.sha256(f"{model}\0{premise}\0{hypothesis}".encode()).hexdigest()
 
-    def get_many(self, keys: list[str]) -> dict[str, tuple[float, float, float]]:
-        found: dict[str, tuple[float, float, float]] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            for key, e, n, c in self.db.execute(f"SELECT key, e, n, c FROM nli WHERE key IN ({marks})", chunk):
-                found[key] = (e, n, c)
-        return found
 
-    def put_many(self, rows: list[tuple[str, float, float, float]]) -> None:
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.executemany("INSERT OR REPLACE INTO nli VALUES (?, ?, ?, ?)", rows)
+class EmbeddingCache(_SqliteCache):
+    """Sentence embeddings on disk (float32 bytes), keyed by (encoder, text). Safe to delete.
 
-    def __len__(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM nli").fetchone()[0]
+    A warm `make train` then skips re-encoding the ~30k FNC-1 sentences. Values are those of the run that first
+    encoded each text.
+    """
 
-    def close(self) -> None:
-        self.db.close()
+    table, columns, what = "emb", "vec BLOB", "embedding cache"
+
+    @staticmethod
+    def key(encoder: str, text: str) -> str:
+        return hashlib.sha256(f"{encoder}\0{text}".encode()).hexdigest()
 
 
 def save_figure(fig, path: str | Path) -> None:

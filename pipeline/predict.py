@@ -62,6 +62,14 @@ def build_scorer(cfg):
     return CachedScorer(scorer, NliCache(cfg.cache.path)) if cfg.cache.enabled else scorer
 
 
+def embedding_cache(cfg):
+    """The on-disk sentence-embedding cache (`cache.embeddings`), or None when caching is off."""
+    from pipeline.io import EmbeddingCache
+
+    path = cfg.cache.get("embeddings") if cfg.cache.enabled else None
+    return EmbeddingCache(path) if path else None
+
+
 def segment_articles(articles: Sequence[Article], seg) -> tuple[dict[str, list[Sentence]], list[Claim]]:
     sentences = {a.article_id: split_sentences(a, seg.splitter) for a in articles}
     extracted = [c for a in articles for c in extract_claims(a, sentences[a.article_id], seg.min_chars,
@@ -95,9 +103,10 @@ class Timer:
 def score_pairs(articles: Sequence[Article], claims: Sequence[CanonicalClaim], sentences: dict[str, list[Sentence]],
                 cfg, scorer, timer: Timer, progress: bool = True) -> list[StancePair]:
     """Evidence retrieval and NLI for every (claim, article) pair to score."""
-    claim_emb = embed_texts([c.text for c in claims], cfg.evidence.encoder)
+    cache = embedding_cache(cfg)
+    claim_emb = embed_texts([c.text for c in claims], cfg.evidence.encoder, cache=cache)
     flat = [s for a in articles for s in sentences[a.article_id]]
-    flat_emb = embed_texts([s.text for s in flat], cfg.evidence.encoder)
+    flat_emb = embed_texts([s.text for s in flat], cfg.evidence.encoder, cache=cache)
     sentence_emb, row = {}, 0
     for a in articles:
         n = len(sentences[a.article_id])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from pipeline.io import NliCache
 from pipeline.nli import CachedScorer, NliScorer, length_batches
@@ -56,3 +57,33 @@ def test_cache_is_keyed_by_model_identity(tmp_path):
     assert cache.get_many([cache.key("model-a", "p", "h"), cache.key("model-b", "p", "h")]) == {
         cache.key("model-a", "p", "h"): (0.7, 0.2, 0.1)}
     assert len(cache) == 1
+
+
+def test_embedding_cache_returns_what_was_encoded_and_encodes_only_new_texts(tmp_path, monkeypatch):
+    from pipeline import embed
+    from pipeline.io import EmbeddingCache
+
+    calls = []
+
+    def fake_encode(texts, name, batch_size):
+        calls.append(list(texts))
+        return np.array([[len(t), 1.0, 0.0] for t in texts], dtype=np.float32)
+
+    monkeypatch.setattr(embed, "_encode", fake_encode)
+    cache = EmbeddingCache(tmp_path / "e.sqlite")
+    first = embed.embed_texts(["a", "bb", "a"], "enc", cache=cache)
+    assert calls == [["a", "bb"]] and first.tolist() == [[1, 1, 0], [2, 1, 0], [1, 1, 0]]
+    again = embed.embed_texts(["bb", "ccc"], "enc", cache=cache)
+    assert calls[-1] == ["ccc"] and again.tolist() == [[2, 1, 0], [3, 1, 0]]
+    embed.embed_texts(["bb"], "other-encoder", cache=cache)  # keyed by encoder too
+    assert calls[-1] == ["bb"] and len(cache) == 4
+
+
+def test_an_unreadable_cache_is_one_clear_error(tmp_path):
+    from pipeline.io import EmbeddingCache
+    from pipeline.records import PipelineError
+
+    bad = tmp_path / "e.sqlite"
+    bad.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(PipelineError, match="embedding cache unreadable"):
+        EmbeddingCache(bad)

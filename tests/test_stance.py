@@ -201,3 +201,16 @@ def test_rule_fit_with_labels_learns_thresholds_without_changing_params():
     assert rule.thresholds_["agree_threshold"] == pytest.approx(0.7, abs=0.11)
     assert (rule.predict(X) == gold).mean() > 0.85
     assert rule.train_macro_f1_ > 0.8
+
+
+def test_tfidf_cosine_hand_checked():
+    from pipeline.features import tfidf_cosine
+
+    texts = {"a": "The bridge opened. The bridge is long.", "b": "Storms hit the coast."}
+    pairs = [StancePair("c", "bridge opened", "a", "A", 0.5), StancePair("c", "bridge opened", "b", "B", 0.5),
+             StancePair("c", "bridge opened", "missing", "M", 0.5)]
+    cos = tfidf_cosine(pairs, texts)
+    assert cos[0] > 0.5 and cos[1] == 0.0 and cos[2] == 0.0
+    # the claim's words are a subset of article a's: its cosine is below 1 (article a also has "long")
+    assert cos[0] < 1.0
+    assert to_features(pairs, texts)[:, FEATURES.index("tfidf_cosine")] == pytest.approx(cos)
