@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
+from tqdm.auto import tqdm
 
 BUNDLED = "bundled:all-MiniLM-L6-v2"
+CACHE_CHUNK = 2048  # texts encoded (and cached) per step when a cache is given
 
 
 def bundled_encoder_path() -> str:
@@ -42,13 +44,19 @@ def embed_texts(texts: Sequence[str], name: str | None = None, batch_size: int =
     keys = {t: cache.key(encoder, t) for t in unique}
     found = cache.get_many(list(keys.values()))
     todo = [t for t in unique if keys[t] not in found]
-    if todo:
-        vectors = _encode(todo, name, batch_size)
-        cache.put_many([(keys[t], v.astype(np.float32).tobytes()) for t, v in zip(todo, vectors)])
-        found.update({keys[t]: (v.astype(np.float32).tobytes(),) for t, v in zip(todo, vectors)})
+    # written chunk by chunk, so an interrupted run keeps what it encoded
+    bar = tqdm(total=len(todo), desc="embed", unit="text", disable=len(todo) <= 5000, leave=False)
+    for start in range(0, len(todo), CACHE_CHUNK):
+        part = todo[start:start + CACHE_CHUNK]
+        vectors = _encode(part, name, batch_size, progress=False)
+        rows = [(keys[t], v.astype(np.float32).tobytes()) for t, v in zip(part, vectors)]
+        cache.put_many(rows)
+        found.update({key: (blob,) for key, blob in rows})
+        bar.update(len(part))
+    bar.close()
     return np.stack([np.frombuffer(found[keys[t]][0], dtype=np.float32) for t in texts])
 
 
-def _encode(texts: list[str], name: str | None, batch_size: int) -> np.ndarray:
+def _encode(texts: list[str], name: str | None, batch_size: int, progress: bool | None = None) -> np.ndarray:
     return load_encoder(name).encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                                     show_progress_bar=len(texts) > 5000)  # long jobs (FNC) show a bar
+                                     show_progress_bar=len(texts) > 5000 if progress is None else progress)

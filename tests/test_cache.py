@@ -65,7 +65,7 @@ def test_embedding_cache_returns_what_was_encoded_and_encodes_only_new_texts(tmp
 
     calls = []
 
-    def fake_encode(texts, name, batch_size):
+    def fake_encode(texts, name, batch_size, progress=None):
         calls.append(list(texts))
         return np.array([[len(t), 1.0, 0.0] for t in texts], dtype=np.float32)
 
@@ -77,6 +77,9 @@ def test_embedding_cache_returns_what_was_encoded_and_encodes_only_new_texts(tmp
     assert calls[-1] == ["ccc"] and again.tolist() == [[2, 1, 0], [3, 1, 0]]
     embed.embed_texts(["bb"], "other-encoder", cache=cache)  # keyed by encoder too
     assert calls[-1] == ["bb"] and len(cache) == 4
+    monkeypatch.setattr(embed, "CACHE_CHUNK", 2)  # encoded and stored chunk by chunk
+    embed.embed_texts(["d", "ee", "fff"], "enc", cache=cache)
+    assert calls[-2:] == [["d", "ee"], ["fff"]] and len(cache) == 7
 
 
 def test_an_unreadable_cache_is_one_clear_error(tmp_path):
