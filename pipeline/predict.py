@@ -107,6 +107,8 @@ def score_pairs(articles: Sequence[Article], claims: Sequence[CanonicalClaim], s
     claim_emb = embed_texts([c.text for c in claims], cfg.evidence.encoder, cache=cache)
     flat = [s for a in articles for s in sentences[a.article_id]]
     flat_emb = embed_texts([s.text for s in flat], cfg.evidence.encoder, cache=cache)
+    if cache is not None:
+        cache.close()
     sentence_emb, row = {}, 0
     for a in articles:
         n = len(sentences[a.article_id])

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
 
 from pipeline.finetune import length_grouped_batches, train_loop
 from pipeline.nli import NliScorer, label_columns, resolve_device, use_autocast
@@ -60,7 +61,7 @@ def stance_model_from_nli(name: str, device: torch.device):
     return model.to(device), tokenizer
 
 
-class FinetunedStance:
+class FinetunedStance(BaseEstimator):
     """A cross-encoder stance head with the scikit-learn-style contract over `StancePair`s.
 
     Args:
@@ -92,12 +93,6 @@ class FinetunedStance:
         self.autocast = autocast
         self.max_steps = max_steps
         self.random_state = random_state
-
-    def get_params(self, deep: bool = True) -> dict:
-        return {name: getattr(self, name) for name in (
-            "base_model", "n_evidence", "max_length", "epochs", "learning_rate", "batch_size", "warmup_ratio",
-            "weight_decay", "unrelated_fraction", "class_weight", "eval_batch_size", "device", "autocast",
-            "max_steps", "random_state")}
 
     def _epoch_examples(self, y: Sequence[str], rng: random.Random) -> list[int]:
         keep = [i for i, label in enumerate(y) if label != "unrelated"]
@@ -139,13 +134,13 @@ class FinetunedStance:
             autocast=use_autocast(self.autocast, device), max_steps=self.max_steps,
             class_weight=self._class_weight(y, epochs), desc="fine-tune stance")
         self.training_log_["examples_per_epoch"] = [len(ep) for ep in epochs]
-        self._use(model, tokenizer)
+        self._use("<stance head>", model=model, tokenizer=tokenizer)
         return self
 
-    def _use(self, model, tokenizer) -> None:
-        self.scorer_ = NliScorer("<stance head>", model=model, tokenizer=tokenizer, max_length=self.max_length,
-                                 batch_size=self.eval_batch_size, device=self.device, autocast=self.autocast,
-                                 labels=STANCE_LABELS)
+    def _use(self, name: str, **loaded) -> None:
+        """Score with the model at `name` (or the given in-memory `model`/`tokenizer`)."""
+        self.scorer_ = NliScorer(name, max_length=self.max_length, batch_size=self.eval_batch_size,
+                                 device=self.device, autocast=self.autocast, labels=STANCE_LABELS, **loaded)
         self.classes_ = np.array(STANCE_LABELS)
 
     def predict_pairs(self, pairs: Sequence[StancePair], progress: bool | None = None) -> np.ndarray:
@@ -169,8 +164,5 @@ class FinetunedStance:
     @classmethod
     def load(cls, path: str | Path, params: dict) -> FinetunedStance:
         head = cls(**params)
-        scorer = NliScorer(str(path), max_length=head.max_length, batch_size=head.eval_batch_size,
-                           device=head.device, autocast=head.autocast, labels=STANCE_LABELS)
-        head.scorer_ = scorer
-        head.classes_ = np.array(STANCE_LABELS)
+        head._use(str(path))
         return head
