@@ -8,7 +8,7 @@ ARGS  ?=
 HYDRA_EXP := $(if $(EXP),experiment=$(EXP),)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lint format test test-all nli-model train eval infer compare sweep mlflow-ui bench clean distclean
+.PHONY: help setup lint format test test-all nli-model train eval infer compare sweep mlflow-ui headroom bench clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-10s %s\n",$$1,$$2}'
@@ -55,6 +55,9 @@ compare: $(STAMP) ## MLflow runs side by side with deltas; writes reports/compar
 SWEEP ?= stance=rule,trained evidence.top_k=1,3,5
 sweep: $(STAMP) ## Hydra multirun of make eval over a grid (SWEEP='...'), one nested MLflow run per point, table at the end
 	$(PY) -m pipeline.evaluate --multirun $(SWEEP) $(HYDRA_EXP) $(ARGS)
+
+headroom: $(STAMP) ## diagnostic: heads fitted on the hand labels (in-sample, claim-grouped CV) over the NLI features
+	$(PY) -m pipeline.headroom $(HYDRA_EXP) $(ARGS)
 
 bench: $(STAMP) ## benchmark: NLI backends, ours vs naive end to end, memory; writes reports/bench/bench.json
 	$(PY) -m pipeline.bench $(HYDRA_EXP) $(ARGS)

@@ -128,6 +128,18 @@ def _jsonl_rows(path: str | Path) -> list[dict]:
     return rows
 
 
+def labelled_set(data, ingest_cfg) -> tuple[list, list, dict[tuple[str, str], str]]:
+    """The labelled articles, claims and (claim_id, article_id) -> gold label; every pair must have a label."""
+    articles, _ = load_articles(data.articles, ingest_cfg)
+    labels = read_stance_labels(data.stance_labels)
+    claims = load_claims(data.claims, [a.article_id for a in articles])
+    missing = [(c.claim_id, a.article_id) for c in claims for a in articles if (c.claim_id, a.article_id) not in labels]
+    if missing:
+        raise PipelineError(data.stance_labels, f"no label for {len(missing)} (claim, article) pairs, "
+                                                f"e.g. {missing[0]}")
+    return articles, claims, labels
+
+
 def run(cfg: DictConfig) -> dict:
     from pipeline.predict import build_scorer, claim_rows, predict, stance_rows
     from pipeline.stance_io import load_head
@@ -135,15 +147,9 @@ def run(cfg: DictConfig) -> dict:
     quiet_libraries()
     set_seed(cfg.seed)
     started = time.perf_counter()
-    articles, notes = load_articles(cfg.data.articles, cfg.ingest)
+    articles, claims, labels = labelled_set(cfg.data, cfg.ingest)
     gold_sentences = _by_article(_jsonl_rows(cfg.data.claim_sentences), "sentence")
     boilerplate = _by_article(_jsonl_rows(cfg.data.boilerplate), "line")
-    labels = read_stance_labels(cfg.data.stance_labels)
-    claims = load_claims(cfg.data.claims, [a.article_id for a in articles])
-    missing = [(c.claim_id, a.article_id) for c in claims for a in articles if (c.claim_id, a.article_id) not in labels]
-    if missing:
-        raise PipelineError(cfg.data.stance_labels, f"no label for {len(missing)} (claim, article) pairs, "
-                                                     f"e.g. {missing[0]}")
 
     # segmentation: each splitter's sentences, then the configured splitter's claims
     splitters = {}

@@ -32,7 +32,7 @@ def cfg_factory(tmp_path):
 
     def factory(*overrides: str, config_name: str = "config"):
         base = [f"paths.root={ROOT}", f"paths.reports={tmp_path / 'reports'}"]
-        if config_name in ("config", "train", "bench"):
+        if config_name in ("config", "train", "bench", "headroom"):
             base += [f"cache.path={tmp_path / 'cache' / 'nli.sqlite'}",
                      f"cache.embeddings={tmp_path / 'cache' / 'embeddings.sqlite'}"]
         return make_config(*base, *overrides, config_name=config_name)
