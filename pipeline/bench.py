@@ -249,6 +249,27 @@ def run(cfg: DictConfig) -> dict:
     return result
 
 
+# Linux keeps the old address space's high-water mark in ru_maxrss across exec, and a forked child starts with a
+# copy of its parent's pages: a probe started straight from this (large) process would report this process's RSS.
+# So a small wrapper process forks the probe and reports the probe's own peak (KB) on its last stdout line.
+_PEAK_RSS_WRAPPER = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable] + sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def peak_rss_mb(args: list[str], cwd: str | Path | None = None) -> float:
+    """Peak RSS in MB of `python <args>` run in a fresh process; raises RuntimeError with its stderr if it fails."""
+    proc = subprocess.run([sys.executable, "-c", _PEAK_RSS_WRAPPER, *args], cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-500:])
+    return round(int(proc.stdout.split()[-1]) / 1024, 1)
+
+
 def inference_peak_rss_mb(cfg) -> float | None:
     """Peak RSS of a separate `pipeline.infer` process on the seeds (fresh cache), in MB."""
     if not cfg.bench.measure_rss:
@@ -256,17 +277,13 @@ def inference_peak_rss_mb(cfg) -> float | None:
     out = Path(cfg.paths.reports) / "bench" / "rss_run"
     cache = Path(cfg.paths.reports) / "bench" / "rss_cache.sqlite"
     cache.unlink(missing_ok=True)
-    # os.wait4 gives this one child's own peak (RUSAGE_CHILDREN would be the max over every child ever waited for)
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.infer", f"input={cfg.data.articles}", f"output={out}",
-                             f"claims={cfg.data.claims}", "overwrite=true", f"cache.path={cache}",
-                             "tracking.enabled=false", f"model.name={cfg.model.name}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cfg.paths.root)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        log.warning("RSS probe failed: %s", proc.stderr.read().decode(errors="replace")[-500:])
+    try:
+        return peak_rss_mb(["-m", "pipeline.infer", f"input={cfg.data.articles}", f"output={out}",
+                            f"claims={cfg.data.claims}", "overwrite=true", f"cache.path={cache}",
+                            "tracking.enabled=false", f"model.name={cfg.model.name}"], cwd=cfg.paths.root)
+    except RuntimeError as err:
+        log.warning("RSS probe failed: %s", err)
         return None
-    return round(usage.ru_maxrss / 1024, 1)
 
 
 @hydra.main(config_path="../conf", config_name="bench", version_base="1.3")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from pipeline import bench, fnc, io
 from tests.test_train import write_fnc
 
@@ -43,3 +45,23 @@ def test_bench_writes_its_keys(cfg_factory, tmp_path, tiny_nli_model):
     assert saved["workload"]["fnc_dev_pairs"] == 8 and saved["workload"]["seed_pairs"] == 2 * 2
     assert saved["nli_calls"]["naive"] > saved["nli_calls"]["ours"]
     assert saved["backends"]["torch_fp32"]["argmax_agreement_vs_fp32"] == 1.0
+
+
+def test_peak_rss_is_the_probes_own_not_this_process():
+    """A child forked from a large process inherits its high-water mark; the probe must not report that."""
+    from pipeline.bench import peak_rss_mb
+
+    ballast = bytearray(400 * 2**20)
+    ballast[::4096] = b"\x01" * len(ballast[::4096])  # touch every page: this process now holds >= 400 MB
+
+    child = peak_rss_mb(["-c", "x = bytearray(100 * 2**20); x[::4096] = b'1' * len(x[::4096])"])
+
+    assert 100 <= child < 300, child
+    assert len(ballast) == 400 * 2**20
+
+
+def test_peak_rss_probe_failure_raises_with_stderr():
+    from pipeline.bench import peak_rss_mb
+
+    with pytest.raises(RuntimeError, match="boom"):
+        peak_rss_mb(["-c", "raise SystemExit('boom')"])
