@@ -21,7 +21,7 @@ from pathlib import Path
 import hydra
 import numpy as np
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from pipeline import io
 from pipeline.cli import guarded, quiet_libraries, set_seed
@@ -96,7 +96,8 @@ def run(cfg: DictConfig) -> dict:
         raise PipelineError(cfg.data.claims, str(err)) from None
     out = Path(cfg.paths.reports) / "headroom"
     report = {"results": results, "model": scorer.identity, "n_pairs": len(y), "n_claims": len(set(groups)),
-              "data_sha256": {Path(p).name: io.sha256_file(p) for p in (cfg.data.claims, cfg.data.stance_labels)}}
+              "data_sha256": {Path(p).name: io.sha256_file(p) for p in (cfg.data.claims, cfg.data.stance_labels)},
+              "config": OmegaConf.to_container(cfg, resolve=True)}
     io.write_json(out / "headroom.json", report)
     table = markdown_table(["head", "macro-F1", "accuracy", "F1 agree", "F1 disagree", "F1 discuss", "F1 unrelated"],
                            [[ROWS[key], m["macro_f1"], m["accuracy"], *(v["f1"] for v in m["per_class"].values())]

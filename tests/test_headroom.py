@@ -78,6 +78,7 @@ def test_run_writes_the_report(cfg_factory, tiny_nli_model, tmp_path):
     assert report["n_pairs"] == 175 and report["n_claims"] == 35
     written = json.loads((tmp_path / "reports" / "headroom" / "headroom.json").read_text())
     assert set(written["results"]) == set(ROWS)
+    assert written["config"]["headroom"]["folds"] == 5 and "nli-minilm" not in written["model"]["name"]
     assert written["results"]["rule_configured"]["macro_f1"] == report["results"]["rule_configured"]["macro_f1"]
 
 
