@@ -18,6 +18,7 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,8 +29,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from pipeline import fnc, io
 from pipeline.cli import guarded, quiet_libraries, set_seed
-from pipeline.evaluate import read_stance_labels, stance_metrics
-from pipeline.ingest import clean_with, load_articles, load_claims, normalise
+from pipeline.evaluate import labelled_set, stance_metrics
+from pipeline.ingest import clean_with, normalise
 from pipeline.nli import NliScorer
 from pipeline.predict import EvidenceOnly, Timer, score_pairs
 from pipeline.records import StancePair
@@ -118,12 +119,11 @@ def naive_score(scorer: NliScorer, pairs: list[StancePair], batch_size: int) -> 
 
 def workload(cfg, rng: random.Random):
     """(articles, claims, gold labels by (claim id, article id)) for the seeds + an FNC-1 dev sample."""
-    articles, _ = load_articles(cfg.data.articles, cfg.ingest)
+    articles, seed_claims, gold = labelled_set(cfg.data, cfg.ingest)
     seed_ids = tuple(a.article_id for a in articles)
-    claims = [replace(c, article_ids=c.article_ids or seed_ids) for c in load_claims(cfg.data.claims, seed_ids)]
-    gold = read_stance_labels(cfg.data.stance_labels)
+    claims = [replace(c, article_ids=c.article_ids or seed_ids) for c in seed_claims]
     bodies, pairs = fnc.load_fnc(cfg.paths.datasets)
-    split = fnc.read_split(cfg.bench.fnc_split_file)
+    split = fnc.read_split(cfg.bench.fnc_split_file, bodies)
     dev = [p for p in pairs if split[p.body_id] == "dev"]
     sample = rng.sample(dev, min(cfg.bench.fnc_pairs, len(dev)))
     fnc_articles, fnc_claims, claim_of = fnc.as_pipeline_inputs(
@@ -251,10 +251,11 @@ def run(cfg: DictConfig) -> dict:
 
 # Linux keeps the old address space's high-water mark in ru_maxrss across exec, and a forked child starts with a
 # copy of its parent's pages: a probe started straight from this (large) process would report this process's RSS.
-# So a small wrapper process forks the probe and reports the probe's own peak (KB) on its last stdout line.
+# So a small wrapper process forks the probe (its stdout discarded) and prints the probe's own peak in KB.
 _PEAK_RSS_WRAPPER = """import os, sys
 pid = os.fork()
 if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     os.execv(sys.executable, [sys.executable] + sys.argv[1:])
 _, status, usage = os.wait4(pid, 0)
 print(usage.ru_maxrss)
@@ -267,20 +268,40 @@ def peak_rss_mb(args: list[str], cwd: str | Path | None = None) -> float:
     proc = subprocess.run([sys.executable, "-c", _PEAK_RSS_WRAPPER, *args], cwd=cwd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-500:])
-    return round(int(proc.stdout.split()[-1]) / 1024, 1)
+    try:
+        return round(int(proc.stdout) / 1024, 1)
+    except ValueError:
+        raise RuntimeError(f"unexpected output from the RSS probe: {proc.stdout[-200:]!r}") from None
+
+
+def _job_overrides() -> list[str]:
+    """This job's command-line overrides that `pipeline.infer` understands too (all but `bench.*`)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return []
+    return [o for o in HydraConfig.get().overrides.task if not o.lstrip("+~").startswith("bench.")]
+
+
+def inference_probe_args(cfg, overrides: Sequence[str] = ()) -> list[str]:
+    """`python` arguments of the RSS probe: `pipeline.infer` on the seeds with empty NLI and embedding caches, so
+    every model an inference run needs is loaded, plus `overrides` (the bench's own) on keys the probe does not set."""
+    bench_dir = Path(cfg.paths.reports) / "bench"
+    caches = {"cache.path": bench_dir / "rss_cache.sqlite", "cache.embeddings": bench_dir / "rss_embeddings.sqlite"}
+    for path in caches.values():
+        path.unlink(missing_ok=True)
+    ours = {"input": cfg.data.articles, "output": bench_dir / "rss_run", "claims": cfg.data.claims, "overwrite": "true",
+            "tracking.enabled": "false", "model.name": cfg.model.name, **caches}
+    kept = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in ours]
+    return ["-m", "pipeline.infer", *kept, *(f"{key}={value}" for key, value in ours.items())]
 
 
 def inference_peak_rss_mb(cfg) -> float | None:
-    """Peak RSS of a separate `pipeline.infer` process on the seeds (fresh cache), in MB."""
+    """Peak RSS of a separate `pipeline.infer` process on the seeds (cold caches), in MB."""
     if not cfg.bench.measure_rss:
         return None
-    out = Path(cfg.paths.reports) / "bench" / "rss_run"
-    cache = Path(cfg.paths.reports) / "bench" / "rss_cache.sqlite"
-    cache.unlink(missing_ok=True)
     try:
-        return peak_rss_mb(["-m", "pipeline.infer", f"input={cfg.data.articles}", f"output={out}",
-                            f"claims={cfg.data.claims}", "overwrite=true", f"cache.path={cache}",
-                            "tracking.enabled=false", f"model.name={cfg.model.name}"], cwd=cfg.paths.root)
+        return peak_rss_mb(inference_probe_args(cfg, _job_overrides()), cwd=cfg.paths.root)
     except RuntimeError as err:
         log.warning("RSS probe failed: %s", err)
         return None

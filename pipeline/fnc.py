@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,9 +50,15 @@ def split_text(split: dict[str, str]) -> str:
     return "body_id,split\n" + "".join(f"{b},{s}\n" for b, s in sorted(split.items(), key=lambda kv: int(kv[0])))
 
 
-def read_split(path: str | Path) -> dict[str, str]:
+def read_split(path: str | Path, body_ids: Iterable[str] = ()) -> dict[str, str]:
+    """Body ID -> "train" / "dev" from a split file; every one of `body_ids` must be in it."""
     text, _ = io.read_text(path)
-    return {row["body_id"]: row["split"] for row in csv.DictReader(text.splitlines())}
+    split = {row["body_id"]: row["split"] for row in csv.DictReader(text.splitlines())}
+    missing = set(body_ids) - set(split)
+    if missing:
+        raise PipelineError(path, f"{len(missing)} FNC bodies have no split (delete the file and run make train "
+                                  "to re-create it)")
+    return split
 
 
 def as_pipeline_inputs(bodies: dict[str, str], pairs: Sequence[FncPair], clean_body,

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import hydra
 import numpy as np
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from pipeline import io
@@ -43,64 +42,67 @@ def grouped_predictions(make_head, X: np.ndarray, y: np.ndarray, groups: np.ndar
     return pred
 
 
-ROWS = {
+RULE_ROWS = {
     "rule_configured": "rule, configured thresholds",
-    "rule_in_sample": "rule, thresholds fitted on all pairs (in-sample: an upper bound)",
+    "rule_in_sample": "rule, thresholds fitted on all pairs (in-sample)",
     "rule_cv": "rule, claim-grouped CV",
-    "logreg_cv": "logreg, claim-grouped CV",
-    "gbm_cv": "gbm, claim-grouped CV",
 }
 
 
-def headroom(X: np.ndarray, y: np.ndarray, groups: np.ndarray, rule: RuleStance | None = None, folds: int = 5,
-             seed: int = 13) -> dict[str, dict]:
-    """Stance metrics (keys of `ROWS`) of each way of fitting a head over features `X` with gold labels `y`, the
-    cross-validated ones in `folds` folds grouped by `groups` (claim ids); see the module doc.
+def row_label(key: str) -> str:
+    return RULE_ROWS.get(key) or f"{key.removesuffix('_cv')}, claim-grouped CV"
+
+
+def headroom(X: np.ndarray, y: np.ndarray, groups: np.ndarray, rule: RuleStance | None = None,
+             heads: dict | None = None, folds: int = 5) -> dict[str, dict]:
+    """Stance metrics of each way of fitting a head over features `X` with gold labels `y`: the keys of `RULE_ROWS`,
+    then `<name>_cv` for each of `heads`; cross-validation in `folds` folds grouped by `groups` (claim ids).
 
     Args:
         rule: the configured rule (its thresholds give the first row); None: RuleStance's defaults.
+        heads: name -> zero-argument factory of an unfitted head; None: logreg and gbm with StanceHead's defaults.
     """
     from sklearn.base import clone
 
     rule = rule if rule is not None else RuleStance()
-    n_groups = len(set(groups))
-    if n_groups < folds:
-        raise ValueError(f"{folds} folds need at least {folds} claims; the labelled set has {n_groups}")
+    if heads is None:
+        heads = {"logreg": lambda: StanceHead(kind="logreg"), "gbm": lambda: StanceHead(kind="gbm")}
     rows = {
         "rule_configured": clone(rule).fit().predict(X),
         "rule_in_sample": clone(rule).fit(X, y).predict(X),
         "rule_cv": grouped_predictions(lambda: clone(rule), X, y, groups, folds),
-        "logreg_cv": grouped_predictions(lambda: StanceHead(kind="logreg", random_state=seed), X, y, groups, folds),
-        "gbm_cv": grouped_predictions(lambda: StanceHead(kind="gbm", random_state=seed), X, y, groups, folds),
+        **{f"{name}_cv": grouped_predictions(make, X, y, groups, folds) for name, make in heads.items()},
     }
-    return {name: stance_metrics(list(y), list(pred)) for name, pred in rows.items()}
+    return {key: stance_metrics(list(y), list(pred)) for key, pred in rows.items()}
 
 
 def run(cfg: DictConfig) -> dict:
-    from pipeline.predict import build_scorer, predict
+    from pipeline.predict import build_scorer, instantiate_unwrapped, predict
 
     quiet_libraries()
     set_seed(cfg.seed)
+    target = cfg.stance.get("_target_")
+    if target != f"{RuleStance.__module__}.{RuleStance.__name__}":
+        raise PipelineError(None, f"make headroom needs stance=rule, not {target or 'a saved head'}")
+    rule = instantiate_unwrapped(cfg.stance)
+    heads = {name: (lambda node=node: instantiate_unwrapped(node)) for name, node in cfg.headroom.heads.items()}
     articles, claims, labels = labelled_set(cfg.data, cfg.ingest)
+    if len(claims) < cfg.headroom.folds:
+        raise PipelineError(cfg.data.claims, f"{cfg.headroom.folds} folds (headroom.folds) need at least "
+                                             f"{cfg.headroom.folds} labelled claims; there are {len(claims)}")
     scorer = build_scorer(cfg)
-    rule = instantiate(cfg.stance)
-    if not isinstance(rule, RuleStance):
-        raise PipelineError(None, f"make headroom needs stance=rule, not {cfg.stance.get('_target_')}")
     scored = predict(articles, cfg, scorer, rule.fit(), claims=claims)
     X = to_features(scored.pairs, {a.article_id: a.text for a in articles})
     y = np.array([labels[(p.claim_id, p.article_id)] for p in scored.pairs])
     groups = np.array([p.claim_id for p in scored.pairs])
-    try:
-        results = headroom(X, y, groups, rule, cfg.headroom.folds, cfg.seed)
-    except ValueError as err:
-        raise PipelineError(cfg.data.claims, str(err)) from None
+    results = headroom(X, y, groups, rule, heads, cfg.headroom.folds)
     out = Path(cfg.paths.reports) / "headroom"
     report = {"results": results, "model": scorer.identity, "n_pairs": len(y), "n_claims": len(set(groups)),
               "data_sha256": {Path(p).name: io.sha256_file(p) for p in (cfg.data.claims, cfg.data.stance_labels)},
               "config": OmegaConf.to_container(cfg, resolve=True)}
     io.write_json(out / "headroom.json", report)
     table = markdown_table(["head", "macro-F1", "accuracy", "F1 agree", "F1 disagree", "F1 discuss", "F1 unrelated"],
-                           [[ROWS[key], m["macro_f1"], m["accuracy"], *(v["f1"] for v in m["per_class"].values())]
+                           [[row_label(key), m["macro_f1"], m["accuracy"], *(v["f1"] for v in m["per_class"].values())]
                             for key, m in results.items()])
     print(f"## Headroom over the features of {scorer.name} ({len(y)} labelled pairs, {len(set(groups))} claims)\n")
     print(table)

@@ -13,8 +13,9 @@ contradiction, and sig(x) = 1 / (1 + exp(-x / temperature)):
 4. The undecided rest is discuss in proportion `close` (near the claim, not settling it), otherwise unrelated.
 5. Scores are those shares times `related`, plus 1 - related on unrelated; the label is the highest score.
 
-`fit(X, y)` with labels picks the four thresholds by grid search for the best macro-F1 on (X, y), e.g. FNC-1 train
-(`make train ARGS="stance=rule"`); `fit()` without labels keeps the configured values.
+`fit(X, y)` with labels picks the four thresholds by grid search (GRID plus the configured values) for the best
+macro-F1 on (X, y), e.g. FNC-1 train (`make train ARGS="stance=rule"`); `fit()` without labels keeps the configured
+values.
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ class RuleStance(ClassifierMixin, BaseEstimator):
         X = np.asarray(X, dtype=float)
         gold = np.array([STANCE_LABELS.index(label) for label in y])
         best = -1.0
-        for values in itertools.product(*(GRID[name] for name in _THRESHOLDS)):
+        # the configured values are candidates too, so a fit never scores below them on (X, y)
+        grid = [sorted({*map(float, GRID[name]), float(getattr(self, name))}) for name in _THRESHOLDS]
+        for values in itertools.product(*grid):
             params = dict(zip(_THRESHOLDS, map(float, values)))
             if params["discuss_similarity"] < params["unrelated_similarity"]:
                 continue

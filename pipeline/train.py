@@ -52,11 +52,7 @@ def evidence_rows(pairs: Sequence[fnc.FncPair], bodies: dict[str, str], cfg, sco
 def load_split(cfg, bodies: dict[str, str]) -> dict[str, str]:
     path = Path(cfg.train.split_file)
     if path.is_file():
-        split = fnc.read_split(path)
-        missing = set(bodies) - set(split)
-        if missing:
-            raise PipelineError(path, f"{len(missing)} FNC bodies have no split (delete the file to re-create it)")
-        return split
+        return fnc.read_split(path, bodies)
     split = fnc.split_bodies(list(bodies), cfg.train.dev_fraction, cfg.seed)
     io.write_text(path, fnc.split_text(split))
     log.info("wrote the FNC-1 train/dev split by Body ID to %s", path)

@@ -65,3 +65,22 @@ def test_peak_rss_probe_failure_raises_with_stderr():
 
     with pytest.raises(RuntimeError, match="boom"):
         peak_rss_mb(["-c", "raise SystemExit('boom')"])
+
+
+def test_rss_probe_runs_infer_cold_with_the_bench_overrides(cfg_factory, tmp_path):
+    cfg = cfg_factory(config_name="bench")
+    bench_dir = tmp_path / "reports" / "bench"
+    bench_dir.mkdir(parents=True)
+    (bench_dir / "rss_embeddings.sqlite").write_text("left by an earlier probe")
+
+    args = bench.inference_probe_args(cfg, ["stance=rule", "model.backend=onnx", "model.name=elsewhere",
+                                            "cache.embeddings=/warm.sqlite"])
+
+    assert args[:2] == ["-m", "pipeline.infer"]
+    given = dict(a.split("=", 1) for a in args[2:])
+    assert given["stance"] == "rule" and given["model.backend"] == "onnx"  # the user's overrides reach the probe
+    assert given["model.name"] == cfg.model.name  # keys the probe sets are not given twice
+    assert sum(a.startswith("model.name=") for a in args) == 1
+    assert given["cache.embeddings"] == str(bench_dir / "rss_embeddings.sqlite")  # a cold cache: the encoder loads
+    assert given["cache.path"] == str(bench_dir / "rss_cache.sqlite")
+    assert not (bench_dir / "rss_embeddings.sqlite").exists()

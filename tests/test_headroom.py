@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pipeline.features import FEATURES
-from pipeline.headroom import ROWS, grouped_predictions, headroom
+from pipeline.headroom import RULE_ROWS, grouped_predictions, headroom, row_label
 from pipeline.records import STANCE_LABELS, PipelineError
 
 COL = {name: i for i, name in enumerate(FEATURES)}
@@ -34,7 +34,8 @@ def test_headroom_rows_and_the_in_sample_rule_bound():
     X, y, groups = synthetic()
     results = headroom(X, y, groups, folds=5)
 
-    assert list(results) == list(ROWS)
+    assert list(results) == [*RULE_ROWS, "logreg_cv", "gbm_cv"]
+    assert row_label("gbm_cv") == "gbm, claim-grouped CV"
     assert all(m["n"] == len(y) for m in results.values())
     # the grid holds the configured thresholds, so the in-sample fit can only match or beat them
     assert results["rule_in_sample"]["macro_f1"] >= results["rule_configured"]["macro_f1"]
@@ -63,28 +64,28 @@ def test_grouped_predictions_hold_out_whole_claims():
     assert len(pred) == len(y) and set(pred) == {"unrelated"}
 
 
-def test_fewer_claims_than_folds_is_refused():
-    X, y, groups = synthetic(n_claims=3)
-    with pytest.raises(ValueError, match="5 folds need at least 5 claims"):
-        headroom(X, y, groups, folds=5)
-
-
-def test_run_writes_the_report(cfg_factory, tiny_nli_model, tmp_path):
+def test_run_writes_the_report_and_its_first_row_is_make_evals_rule(cfg_factory, tiny_nli_model, tmp_path):
+    from pipeline import evaluate
     from pipeline import headroom as job
 
-    report = job.run(cfg_factory("tracking.enabled=false", f"model.name={tiny_nli_model}",
-                                 config_name="headroom"))
+    model = f"model.name={tiny_nli_model}"
+    report = job.run(cfg_factory("tracking.enabled=false", model, config_name="headroom"))
+    eval_metrics = evaluate.run(cfg_factory("tracking.enabled=false", model, "stance=rule"))
 
     assert report["n_pairs"] == 175 and report["n_claims"] == 35
     written = json.loads((tmp_path / "reports" / "headroom" / "headroom.json").read_text())
-    assert set(written["results"]) == set(ROWS)
-    assert written["config"]["headroom"]["folds"] == 5 and "nli-minilm" not in written["model"]["name"]
-    assert written["results"]["rule_configured"]["macro_f1"] == report["results"]["rule_configured"]["macro_f1"]
+    assert list(written["results"]) == [*RULE_ROWS, "logreg_cv", "gbm_cv"]
+    assert written["config"]["headroom"]["folds"] == 5 and str(tiny_nli_model) in written["model"]["name"]
+    # the same pipeline and rule as `make eval ARGS="stance=rule"`, so the same score
+    assert written["results"]["rule_configured"]["macro_f1"] == eval_metrics["stance"]["macro_f1"]
 
 
-def test_run_needs_the_rule(cfg_factory, tiny_nli_model):
+@pytest.mark.parametrize(("override", "message"), [("stance=gbm", "not pipeline.stance.StanceHead"),
+                                                   ("stance=trained", "not a saved head"),
+                                                   ("headroom.folds=50", "50 folds")])
+def test_run_refuses_what_it_cannot_do(cfg_factory, tiny_nli_model, override, message):
     from pipeline import headroom as job
 
-    with pytest.raises(PipelineError, match="needs stance=rule"):
-        job.run(cfg_factory("tracking.enabled=false", f"model.name={tiny_nli_model}", "stance=gbm",
+    with pytest.raises(PipelineError, match=message):
+        job.run(cfg_factory("tracking.enabled=false", f"model.name={tiny_nli_model}", override,
                             config_name="headroom"))

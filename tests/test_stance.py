@@ -214,3 +214,20 @@ def test_tfidf_cosine_hand_checked():
     # the claim's words are a subset of article a's: its cosine is below 1 (article a also has "long")
     assert cos[0] < 1.0
     assert to_features(pairs, texts)[:, FEATURES.index("tfidf_cosine")] == pytest.approx(cos)
+
+
+def test_rule_fit_never_scores_below_its_configured_thresholds():
+    """The configured values join the grid, so a fit on (X, y) is at least as good there, even off the grid."""
+    from pipeline.stance import _macro_f1
+
+    rng = np.random.default_rng(3)
+    X = rng.uniform(0, 1, (200, len(FEATURES)))
+    y = np.array(STANCE_LABELS)[rng.integers(0, 4, 200)]
+    gold = np.array([STANCE_LABELS.index(v) for v in y])
+    configured = RuleStance(unrelated_similarity=0.333, discuss_similarity=0.777, agree_threshold=0.41,
+                            disagree_threshold=0.59)
+    before = _macro_f1(gold, configured.fit().predict_proba(X).argmax(1), 4)
+
+    fitted = RuleStance(**configured.get_params()).fit(X, y)
+
+    assert fitted.train_macro_f1_ >= round(before, 4)
