@@ -28,16 +28,31 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int, rng: random.
     return batches
 
 
-def collate(ids: Sequence[Sequence[int]], types: Sequence[Sequence[int]], pad_id: int) -> dict[str, torch.Tensor]:
+def encode_pairs(tokenizer, premises: Sequence[str], hypotheses: Sequence[str],
+                 max_length: int) -> list[tuple[list[int], list[int] | None]]:
+    """(token ids, token-type ids) of each (premise, hypothesis), the longer side truncated first. Token types are
+    None for tokenizers that have none (RoBERTa, BART), whose models must not be given any."""
+    enc = tokenizer(list(premises), list(hypotheses), truncation="longest_first", max_length=max_length)
+    types = enc.get("token_type_ids") or [None] * len(enc["input_ids"])
+    return list(zip(enc["input_ids"], types))
+
+
+def collate(ids: Sequence[Sequence[int]], types: Sequence[Sequence[int] | None],
+            pad_id: int) -> dict[str, torch.Tensor]:
+    """Pad a batch; `token_type_ids` only when the examples have token types."""
     width = max(len(x) for x in ids)
     input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    token_type = torch.zeros((len(ids), width), dtype=torch.long)
     mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for row, (x, t) in enumerate(zip(ids, types)):
+    for row, x in enumerate(ids):
         input_ids[row, :len(x)] = torch.tensor(x)
-        token_type[row, :len(t)] = torch.tensor(t)
         mask[row, :len(x)] = 1
-    return {"input_ids": input_ids, "token_type_ids": token_type, "attention_mask": mask}
+    batch = {"input_ids": input_ids, "attention_mask": mask}
+    if types[0] is not None:
+        token_type = torch.zeros((len(ids), width), dtype=torch.long)
+        for row, t in enumerate(types):
+            token_type[row, :len(t)] = torch.tensor(t)
+        batch["token_type_ids"] = token_type
+    return batch
 
 
 def train_loop(model, encoded: Sequence[tuple[list[int], list[int]]], labels: torch.Tensor,

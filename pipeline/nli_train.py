@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from pipeline import io, nli_data
 from pipeline.cli import guarded, quiet_libraries, set_seed
 from pipeline.embed import resolve_encoder
-from pipeline.finetune import length_grouped_batches, train_loop
+from pipeline.finetune import encode_pairs, length_grouped_batches, train_loop
 from pipeline.nli import NliScorer, resolve_device, set_threads, use_autocast
 from pipeline.nli_data import NliPair
 from pipeline.records import NLI_LABELS, PipelineError
@@ -77,9 +77,8 @@ def train(model, tokenizer, pools: dict[str, list[NliPair]], mix: dict[str, floa
     # tokenize every pool once; epochs only re-sample indices
     all_pairs = [p for name in mix for p in pools[name]]
     uid = {id(p): i for i, p in enumerate(all_pairs)}
-    enc = tokenizer([p.premise for p in all_pairs], [p.hypothesis for p in all_pairs], truncation="longest_first",
-                    max_length=cfg.max_length)
-    encoded = list(zip(enc["input_ids"], enc["token_type_ids"]))
+    encoded = encode_pairs(tokenizer, [p.premise for p in all_pairs], [p.hypothesis for p in all_pairs],
+                           cfg.max_length)
     labels = torch.tensor([LABEL2ID[p.label] for p in all_pairs])
 
     epochs = [sample_mix(pools, mix, rng) for _ in range(cfg.epochs)]

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from pipeline.finetune import length_grouped_batches, train_loop
+from pipeline.finetune import encode_pairs, length_grouped_batches, train_loop
 from pipeline.nli import NliScorer, label_columns, resolve_device, use_autocast
 from pipeline.records import STANCE_LABELS, PipelineError, StancePair
 
@@ -121,9 +121,7 @@ class FinetunedStance(BaseEstimator):
         device = resolve_device(self.device)
         model, tokenizer = stance_model_from_nli(str(self.base_model), device)
         inputs = stance_inputs(pairs, self.n_evidence)
-        enc = tokenizer([p for p, _ in inputs], [h for _, h in inputs], truncation="longest_first",
-                        max_length=self.max_length)
-        encoded = list(zip(enc["input_ids"], enc["token_type_ids"]))
+        encoded = encode_pairs(tokenizer, [p for p, _ in inputs], [h for _, h in inputs], self.max_length)
         labels = torch.tensor([STANCE_LABELS.index(label) for label in y])
         epochs = [self._epoch_examples(y, rng) for _ in range(self.epochs)]
         plans = [[[ep[i] for i in batch] for batch in

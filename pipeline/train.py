@@ -71,6 +71,9 @@ def stratified_sample(pairs: list[fnc.FncPair], n: int | None, seed: int) -> lis
 def run(cfg: DictConfig) -> dict:
     quiet_libraries()
     set_seed(cfg.seed)
+    out = Path(cfg.train.output_dir)
+    if out.exists() and not cfg.train.overwrite:  # say so now, not after the training
+        raise PipelineError(out, "output already exists; pass train.overwrite=true to replace it")
     timer = Timer()
     bodies, pairs = fnc.load_fnc(cfg.paths.datasets)
     split = load_split(cfg, bodies)
@@ -127,7 +130,6 @@ def run(cfg: DictConfig) -> dict:
          for name, m in ((f"{_head_name(head)} (trained)", dev), ("rule, default thresholds", rule)) if m]))
     print(f"\nFNC-1 dev split: {len(dev_pairs)} pairs over {sidecar['counts']['dev_bodies']} bodies; "
           f"saved {cfg.train.output_dir}; timings {timer.timings}")
-    out = Path(cfg.train.output_dir)
     sidecar["tracking"] = {
         "metrics": {"train/dev_fnc_score": dev["fnc_relative_score"], "train/dev_macro_f1": dev["macro_f1"],
                     "train/dev_accuracy": dev["accuracy"],

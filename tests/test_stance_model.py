@@ -121,3 +121,36 @@ def test_a_saved_finetuned_head_without_its_model_is_an_error(cfg_factory, tmp_p
     (out / "head.json").write_text(json.dumps({"head": {"kind": "FinetunedStance", "params": {}}}))
     with pytest.raises(PipelineError, match="fine-tuned stance model is missing"):
         load_head(cfg_factory(f"stance.path={out}"))
+
+
+class _NoTokenTypes:
+    """A tokenizer like RoBERTa's or BART's: no token_type_ids in its output."""
+
+    def __call__(self, premises, hypotheses, truncation, max_length):
+        ids = [[0] + [5] * (len(p.split()) + len(h.split())) + [2] for p, h in zip(premises, hypotheses)]
+        return {"input_ids": ids, "attention_mask": [[1] * len(x) for x in ids]}
+
+
+def test_models_without_token_types_get_none():
+    """BART's forward() rejects token_type_ids, so fine-tuning must not pass any to such a model."""
+    from pipeline.finetune import collate, encode_pairs
+
+    encoded = encode_pairs(_NoTokenTypes(), ["a b c", "d"], ["e", "f g"], max_length=16)
+    batch = collate([ids for ids, _ in encoded], [types for _, types in encoded], pad_id=1)
+
+    assert [types for _, types in encoded] == [None, None]
+    assert set(batch) == {"input_ids", "attention_mask"}
+    assert batch["input_ids"].tolist() == [[0, 5, 5, 5, 5, 2], [0, 5, 5, 5, 2, 1]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0]]
+
+
+def test_bert_tokenizers_keep_their_token_types(tiny_nli_model):
+    from transformers import AutoTokenizer
+
+    from pipeline.finetune import collate, encode_pairs
+
+    encoded = encode_pairs(AutoTokenizer.from_pretrained(tiny_nli_model), ["the cat sat"], ["a cat"], max_length=16)
+    batch = collate([ids for ids, _ in encoded], [types for _, types in encoded], pad_id=0)
+
+    types = batch["token_type_ids"].tolist()[0]
+    assert types[0] == 0 and types[-1] == 1 and sorted(types) == types  # premise segment 0, then hypothesis 1

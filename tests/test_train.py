@@ -11,7 +11,7 @@ from sklearn.base import clone
 
 from pipeline import fnc, train
 from pipeline.features import FEATURES
-from pipeline.records import STANCE_LABELS
+from pipeline.records import STANCE_LABELS, PipelineError
 from pipeline.stance import StanceHead
 from pipeline.stance_io import load_head
 
@@ -78,6 +78,18 @@ def test_train_fits_saves_and_is_used_by_default(cfg_factory, tmp_path, tiny_nli
     assert info["kind"] == "StanceHead" and info["path"] == str(out)
     probs = head.predict_proba(np.zeros((2, len(FEATURES))))
     assert probs.shape == (2, 4) and np.allclose(probs.sum(axis=1), 1)
+
+
+def test_an_existing_head_is_refused_before_training_without_overwrite(cfg_factory, tmp_path, monkeypatch):
+    out = tmp_path / "head"
+    out.mkdir()
+    (out / "head.json").write_text("{}")
+    monkeypatch.setattr(fnc, "load_fnc", lambda root: pytest.fail("training started"))
+    cfg = cfg_factory(f"train.output_dir={out}", "train.overwrite=false", config_name="train")
+
+    with pytest.raises(PipelineError, match="already exists"):
+        train.run(cfg)
+    assert (out / "head.json").read_text() == "{}"
 
 
 def test_without_a_trained_head_the_rule_is_used(cfg_factory, tmp_path):
