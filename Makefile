@@ -36,7 +36,7 @@ test: $(STAMP) ## the default test suite (includes the real offline NLI model en
 test-all: $(STAMP) ## every test, slow ones included
 	$(PY) -m pytest -q -m ''
 
-nli-model: $(STAMP) ## train models/nli-minilm-l6 from the bundled MiniLM (about 70 min on 2 CPU cores)
+nli-model: $(STAMP) ## train models/nli-minilm-l6 from the bundled MiniLM (about 72 min on 2 CPU cores)
 	$(PY) -m pipeline.nli_train $(HYDRA_EXP) $(ARGS)
 
 train: $(STAMP) ## fine-tune the stance head on FNC-1 (train split by body; ~35 min on 2 CPU cores), report FNC dev metrics; saves models/stance-head
