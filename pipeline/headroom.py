@@ -5,7 +5,7 @@ the labelled articles once (`make eval`'s evidence and NLI, so the NLI cache mak
 (`features.FEATURES`), and reports macro-F1 for:
 - the rule with its configured thresholds: what `make eval` gives without a trained head;
 - the rule with its four thresholds grid-searched on all the labelled pairs and scored on the same pairs. That is
-  tuning on the test set, so it is an upper bound for the rule over these NLI scores, never a result to report as one;
+  tuning on the test set: the best the rule's grid does on these pairs, never a result to report as one;
 - rule, logistic regression and gradient boosting fitted by claim-grouped k-fold cross-validation: each fold's head
   is fitted on the other claims' pairs and predicts the held-out claims' pairs. This estimates what a head fitted on
   your own labelled events would do on new claims.
@@ -97,14 +97,14 @@ def run(cfg: DictConfig) -> dict:
     groups = np.array([p.claim_id for p in scored.pairs])
     results = headroom(X, y, groups, rule, heads, cfg.headroom.folds)
     out = Path(cfg.paths.reports) / "headroom"
-    report = {"results": results, "model": scorer.identity, "n_pairs": len(y), "n_claims": len(set(groups)),
+    report = {"results": results, "model": scorer.identity, "n_pairs": len(y), "n_claims": len(claims),
               "data_sha256": {Path(p).name: io.sha256_file(p) for p in (cfg.data.claims, cfg.data.stance_labels)},
               "config": OmegaConf.to_container(cfg, resolve=True)}
     io.write_json(out / "headroom.json", report)
     table = markdown_table(["head", "macro-F1", "accuracy", "F1 agree", "F1 disagree", "F1 discuss", "F1 unrelated"],
                            [[row_label(key), m["macro_f1"], m["accuracy"], *(v["f1"] for v in m["per_class"].values())]
                             for key, m in results.items()])
-    print(f"## Headroom over the features of {scorer.name} ({len(y)} labelled pairs, {len(set(groups))} claims)\n")
+    print(f"## Headroom over the features of {scorer.name} ({len(y)} labelled pairs, {len(claims)} claims)\n")
     print(table)
     print(f"\nCV: {cfg.headroom.folds} folds by claim. The in-sample row is tuned on the pairs it is scored on.\n"
           f"written: {out}/headroom.json")

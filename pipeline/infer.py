@@ -57,8 +57,7 @@ def run(cfg: DictConfig) -> dict:
     set_seed(cfg.seed)
     started = time.perf_counter()
     source, output = Path(cfg.input), Path(cfg.output)
-    if output.exists() and not cfg.overwrite:
-        raise PipelineError(output, "output already exists; pass overwrite=true to replace it")
+    io.refuse_existing(output, cfg.overwrite)
     articles, notes = load_articles(source, cfg.ingest, strict=cfg.strict)
     claims = load_claims(cfg.claims, [a.article_id for a in articles]) if cfg.claims else None
     load_s = time.perf_counter() - started

@@ -133,6 +133,13 @@ def atomic_file(path: str | Path):
         tmp_path.unlink(missing_ok=True)
 
 
+def refuse_existing(path: str | Path, overwrite: bool, key: str = "overwrite") -> None:
+    """Stop if `path` exists and the user did not ask to replace it (`key`=true). Jobs call this before their work,
+    so a long run is not refused at the end; `atomic_dir` checks again when it writes."""
+    if Path(path).exists() and not overwrite:
+        raise PipelineError(path, f"output already exists; pass {key}=true to replace it")
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | Path, *, overwrite: bool = False):
     """Yield a temporary directory beside `path`; on success it replaces `path`, on failure it is removed.
@@ -140,8 +147,7 @@ def atomic_dir(path: str | Path, *, overwrite: bool = False):
     An existing `path` is refused unless `overwrite`, and is only removed once the new one is complete.
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise PipelineError(path, "output already exists; pass overwrite=true to replace it")
+    refuse_existing(path, overwrite)
     if path.exists() and not path.is_dir():
         raise PipelineError(path, "output exists and is not a directory")
     path.parent.mkdir(parents=True, exist_ok=True)

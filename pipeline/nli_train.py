@@ -177,6 +177,7 @@ SOURCE_LICENSES = {
 
 def run(cfg: DictConfig) -> dict:
     t = cfg.nli_train
+    io.refuse_existing(t.output_dir, t.overwrite, "nli_train.overwrite")  # now, not after the training
     quiet_libraries()
     set_seed(cfg.seed)
     set_threads(t.threads)

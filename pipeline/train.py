@@ -72,8 +72,7 @@ def run(cfg: DictConfig) -> dict:
     quiet_libraries()
     set_seed(cfg.seed)
     out = Path(cfg.train.output_dir)
-    if out.exists() and not cfg.train.overwrite:  # say so now, not after the training
-        raise PipelineError(out, "output already exists; pass train.overwrite=true to replace it")
+    io.refuse_existing(out, cfg.train.overwrite, "train.overwrite")
     timer = Timer()
     bodies, pairs = fnc.load_fnc(cfg.paths.datasets)
     split = load_split(cfg, bodies)
