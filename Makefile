@@ -8,7 +8,7 @@ ARGS  ?=
 HYDRA_EXP := $(if $(EXP),experiment=$(EXP),)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lint format test test-all nli-model train eval infer compare sweep mlflow-ui headroom bench clean distclean
+.PHONY: help setup data lint format test test-all nli-model train eval infer compare sweep mlflow-ui headroom bench clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-10s %s\n",$$1,$$2}'
@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+data: $(STAMP) ## convert the labelled BASIL events into data/raw/basil/ (checks the committed copy) and write their split
+	$(PY) -m pipeline.make_data $(ARGS)
+
 lint: $(STAMP) ## ruff check
 	$(VENV)/bin/ruff check pipeline tests
 
@@ -36,8 +39,9 @@ test: $(STAMP) ## the default test suite (includes the real offline NLI model en
 test-all: $(STAMP) ## every test, slow ones included
 	$(PY) -m pytest -q -m ''
 
-nli-model: $(STAMP) ## train models/nli-minilm-l6 from the bundled MiniLM (about 72 min on 2 CPU cores)
-	$(PY) -m pipeline.nli_train $(HYDRA_EXP) $(ARGS)
+MODEL ?=
+nli-model: $(STAMP) ## train the NLI model: models/nli-minilm-l6 (default, ~72 min), or MODEL=mpnet: models/nli-mpnet-lora
+	$(PY) -m pipeline.nli_train $(if $(MODEL),nli_train=$(MODEL),) $(HYDRA_EXP) $(ARGS)
 
 train: $(STAMP) ## fine-tune the stance head on FNC-1 (train split by body; ~35 min on 2 CPU cores), report FNC dev metrics; saves models/stance-head
 	$(PY) -m pipeline.train $(HYDRA_EXP) $(ARGS)

@@ -27,16 +27,18 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline import fnc, io
-from pipeline.cli import guarded, quiet_libraries, set_seed
-from pipeline.evaluate import labelled_set, stance_metrics
-from pipeline.ingest import clean_with, normalise
-from pipeline.nli import NliScorer
+from pipeline.core import atomic
+from pipeline.core.cli import guarded, quiet_libraries, set_seed
+from pipeline.core.records import StancePair
+from pipeline.core.tables import markdown_table
+from pipeline.learn import fnc
+from pipeline.measure.labels import labelled_set
+from pipeline.measure.metrics import stance_metrics
 from pipeline.predict import EvidenceOnly, Timer, score_pairs
-from pipeline.records import StancePair
-from pipeline.report import markdown_table
-from pipeline.segment import split_sentences
-from pipeline.stance_io import load_head, stance_labels
+from pipeline.stages.ingest import clean_with, normalise
+from pipeline.stages.nli.scorer import NliScorer
+from pipeline.stages.segment import split_sentences
+from pipeline.stages.stance.heads import load_head, stance_labels
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,7 @@ def nonembedding_params(model) -> int:
 
 def token_count(scorer: NliScorer, pairs, batch_size: int) -> int:
     """Tokens actually pushed through the model, padding included, with the length-bucketed plan."""
-    from pipeline.nli import length_batches
+    from pipeline.stages.nli.scorer import length_batches
 
     total = 0
     for batch in length_batches(pairs, batch_size):
@@ -231,7 +233,7 @@ def run(cfg: DictConfig) -> dict:
                     "25k_pairs<=15min": 25_000 * fnc_s_per_pair / 60 <= 15},
     }
     out = Path(cfg.paths.reports) / "bench"
-    io.write_json(out / "bench.json", result)
+    atomic.write_json(out / "bench.json", result)
     print(markdown_table(["backend", "pairs/s", "argmax agree vs fp32", "max |Δp|", "FLOP util."],
                          [[k, v["pairs_per_s"], v["argmax_agreement_vs_fp32"], v["max_abs_prob_diff_vs_fp32"],
                            v["flops_utilisation"]] for k, v in backends.items()]))

@@ -7,142 +7,28 @@ Outputs, under `reports/eval/`: metrics.json, metrics.md, claims.jsonl (extracte
 
 from __future__ import annotations
 
-import csv
 import logging
-import re
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline import io
-from pipeline.cli import guarded, quiet_libraries, set_seed
-from pipeline.ingest import load_articles, load_claims, normalise
-from pipeline.records import STANCE_LABELS, PipelineError
-from pipeline.report import confusion_figure, markdown_table, render_html
-from pipeline.segment import SPLITTERS, split_sentences
-from pipeline.tracking import execute
+from pipeline.core import atomic, files
+from pipeline.core.cli import guarded, quiet_libraries, set_seed
+from pipeline.core.tables import markdown_table
+from pipeline.core.tracking import execute
+from pipeline.measure.labels import _jsonl_rows, labelled_set
+from pipeline.measure.metrics import _by_article, segmentation_metrics, stance_metrics
+from pipeline.stages.report import confusion_figure, render_html
+from pipeline.stages.segment import SPLITTERS, split_sentences
 
 log = logging.getLogger(__name__)
-RELATED = ("agree", "disagree", "discuss")
-
-
-def stance_metrics(gold: Sequence[str], pred: Sequence[str]) -> dict:
-    """Accuracy, macro-F1, per-class precision/recall/F1, confusion matrix (rows gold), and the FNC-1 score."""
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
-
-    labels = list(STANCE_LABELS)
-    p, r, f, s = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
-    return {
-        "n": len(gold),
-        "accuracy": round(float(accuracy_score(gold, pred)), 4),
-        "macro_f1": round(float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0)), 4),
-        "per_class": {lab: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
-                            "f1": round(float(f[i]), 4), "support": int(s[i])} for i, lab in enumerate(labels)},
-        "confusion": {"labels": labels, "matrix": confusion_matrix(gold, pred, labels=labels).tolist()},
-        "fnc_relative_score": round(fnc_score(gold, pred), 4),
-    }
-
-
-def fnc_score(gold: Sequence[str], pred: Sequence[str]) -> float:
-    """FNC-1 score relative to the best possible: +0.25 for a right related/unrelated call, +0.75 more for the
-    exact label of a related pair."""
-    score = best = 0.0
-    for g, p in zip(gold, pred, strict=True):
-        g_rel, p_rel = g in RELATED, p in RELATED
-        best += 1.0 if g_rel else 0.25
-        if g_rel == p_rel:
-            score += 0.25
-        if g_rel and g == p:
-            score += 0.75
-    return score / best if best else 0.0
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", normalise(text)).strip()
-
-
-def _tokens(text: str) -> set[str]:
-    return set(re.findall(r"[a-z0-9]+", text.lower()))
-
-
-def _matches(a: str, b: str, jaccard: float) -> bool:
-    if a == b:
-        return True
-    ta, tb = _tokens(a), _tokens(b)
-    return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= jaccard
-
-
-def segmentation_metrics(extracted: dict[str, list[str]], gold: dict[str, list[str]],
-                         boilerplate: dict[str, list[str]], jaccard: float = 0.8) -> dict:
-    """Claim extraction vs. the gold claim sentences.
-
-    exact_recall: gold sentences extracted verbatim (after normalisation); recall / precision: the same with a
-    token-Jaccard >= `jaccard` match (a boundary off by a quote mark still counts). boilerplate_claims: extracted
-    claims that match a boilerplate line (must be 0).
-    """
-    n_gold = sum(len(v) for v in gold.values())
-    n_ext = sum(len(v) for v in extracted.values())
-    exact = lenient = precise = 0
-    leaked = []
-    for aid, golds in gold.items():
-        ext = [_norm(x) for x in extracted.get(aid, [])]
-        exact += sum(_norm(g) in ext for g in golds)
-        lenient += sum(any(_matches(_norm(g), e, jaccard) for e in ext) for g in golds)
-        precise += sum(any(_matches(e, _norm(g), jaccard) for g in golds) for e in ext)
-    for aid, lines in boilerplate.items():
-        for line in lines:
-            bl = _norm(line)
-            leaked += [e for e in extracted.get(aid, []) if _norm(e) == bl or (len(bl) > 30 and bl in _norm(e))]
-    return {"gold_sentences": n_gold, "extracted_claims": n_ext,
-            "exact_recall": round(exact / max(n_gold, 1), 4), "recall": round(lenient / max(n_gold, 1), 4),
-            "precision": round(precise / max(n_ext, 1), 4), "boilerplate_claims": len(leaked),
-            "boilerplate_examples": leaked[:5]}
-
-
-def _by_article(rows: list[dict], key: str) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for row in rows:
-        out.setdefault(row["article_id"], []).append(row[key])
-    return out
-
-
-def read_stance_labels(path: str | Path) -> dict[tuple[str, str], str]:
-    text, _ = io.read_text(path)
-    labels = {}
-    for lineno, row in enumerate(csv.DictReader(text.splitlines()), start=2):
-        if row.get("label") not in STANCE_LABELS:
-            raise PipelineError(path, f"line {lineno}: label {row.get('label')!r} is not one of {STANCE_LABELS}")
-        labels[(row["claim_id"], row["article_id"])] = row["label"]
-    return labels
-
-
-def _jsonl_rows(path: str | Path) -> list[dict]:
-    rows = []
-    for lineno, obj, error in io.iter_jsonl(path):
-        if obj is None:
-            raise PipelineError(path, f"line {lineno}: malformed JSONL ({error})")
-        rows.append(obj)
-    return rows
-
-
-def labelled_set(data, ingest_cfg) -> tuple[list, list, dict[tuple[str, str], str]]:
-    """The labelled articles, claims and (claim_id, article_id) -> gold label; every pair must have a label."""
-    articles, _ = load_articles(data.articles, ingest_cfg)
-    labels = read_stance_labels(data.stance_labels)
-    claims = load_claims(data.claims, [a.article_id for a in articles])
-    missing = [(c.claim_id, a.article_id) for c in claims for a in articles if (c.claim_id, a.article_id) not in labels]
-    if missing:
-        raise PipelineError(data.stance_labels, f"no label for {len(missing)} (claim, article) pairs, "
-                                                f"e.g. {missing[0]}")
-    return articles, claims, labels
 
 
 def run(cfg: DictConfig) -> dict:
     from pipeline.predict import build_scorer, claim_rows, predict, stance_rows
-    from pipeline.stance_io import load_head
+    from pipeline.stages.stance.heads import load_head
 
     quiet_libraries()
     set_seed(cfg.seed)
@@ -184,21 +70,21 @@ def run(cfg: DictConfig) -> dict:
         "timings": {"labelled": labelled_run.timings, "extracted": extracted_run.timings,
                     "total_s": round(time.perf_counter() - started, 2)},
         "config": OmegaConf.to_container(cfg, resolve=True),
-        "data_sha256": {Path(p).name: io.sha256_file(p) for p in (cfg.data.claims, cfg.data.stance_labels,
+        "data_sha256": {Path(p).name: files.sha256_file(p) for p in (cfg.data.claims, cfg.data.stance_labels,
                                                                   cfg.data.claim_sentences, cfg.data.boilerplate)},
     }
     out = Path(cfg.paths.reports) / "eval"
-    io.write_json(out / "metrics.json", metrics)
-    io.write_text(out / "metrics.md", metrics_markdown(metrics))
-    io.write_jsonl(out / "stances.jsonl", stance_rows(labelled_run.predictions))
-    io.write_jsonl(out / "claims.jsonl", claim_rows(extracted_run.claims))
-    io.write_text(out / "report.html", render_html(labelled_run.claims, articles, labelled_run.predictions,
+    atomic.write_json(out / "metrics.json", metrics)
+    atomic.write_text(out / "metrics.md", metrics_markdown(metrics))
+    atomic.write_jsonl(out / "stances.jsonl", stance_rows(labelled_run.predictions))
+    atomic.write_jsonl(out / "claims.jsonl", claim_rows(extracted_run.claims))
+    atomic.write_text(out / "report.html", render_html(labelled_run.claims, articles, labelled_run.predictions,
                                                    "Seed articles: hand-labelled claims",
                                                    {"model": scorer.name, "stance head": head_info["kind"]}))
-    io.write_text(out / "report_extracted.html", render_html(extracted_run.claims, articles,
+    atomic.write_text(out / "report_extracted.html", render_html(extracted_run.claims, articles,
                                                              extracted_run.predictions,
                                                              "Seed articles: extracted claims"))
-    io.save_figure(confusion_figure(stance["confusion"]["matrix"], stance["confusion"]["labels"],
+    atomic.save_figure(confusion_figure(stance["confusion"]["matrix"], stance["confusion"]["labels"],
                                     f"seeds, {head_info['kind']}: macro-F1 {stance['macro_f1']:.3f}"),
                    out / "confusion.png")
     print(metrics_markdown(metrics))

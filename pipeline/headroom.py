@@ -22,14 +22,15 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline import io
-from pipeline.cli import guarded, quiet_libraries, set_seed
-from pipeline.evaluate import labelled_set, stance_metrics
-from pipeline.features import to_features
-from pipeline.records import PipelineError
-from pipeline.report import markdown_table
-from pipeline.stance import RuleStance, StanceHead
-from pipeline.tracking import execute
+from pipeline.core import atomic, files
+from pipeline.core.cli import guarded, quiet_libraries, set_seed
+from pipeline.core.records import PipelineError
+from pipeline.core.tables import markdown_table
+from pipeline.core.tracking import execute
+from pipeline.measure.labels import labelled_set
+from pipeline.measure.metrics import stance_metrics
+from pipeline.stages.stance.features import to_features
+from pipeline.stages.stance.rule import RuleStance, StanceHead
 
 
 def grouped_predictions(make_head, X: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int) -> np.ndarray:
@@ -77,7 +78,8 @@ def headroom(X: np.ndarray, y: np.ndarray, groups: np.ndarray, rule: RuleStance 
 
 
 def run(cfg: DictConfig) -> dict:
-    from pipeline.predict import build_scorer, instantiate_unwrapped, predict
+    from pipeline.core.cli import instantiate_unwrapped
+    from pipeline.predict import build_scorer, predict
 
     quiet_libraries()
     set_seed(cfg.seed)
@@ -98,9 +100,9 @@ def run(cfg: DictConfig) -> dict:
     results = headroom(X, y, groups, rule, heads, cfg.headroom.folds)
     out = Path(cfg.paths.reports) / "headroom"
     report = {"results": results, "model": scorer.identity, "n_pairs": len(y), "n_claims": len(claims),
-              "data_sha256": {Path(p).name: io.sha256_file(p) for p in (cfg.data.claims, cfg.data.stance_labels)},
+              "data_sha256": {Path(p).name: files.sha256_file(p) for p in (cfg.data.claims, cfg.data.stance_labels)},
               "config": OmegaConf.to_container(cfg, resolve=True)}
-    io.write_json(out / "headroom.json", report)
+    atomic.write_json(out / "headroom.json", report)
     table = markdown_table(["head", "macro-F1", "accuracy", "F1 agree", "F1 disagree", "F1 discuss", "F1 unrelated"],
                            [[row_label(key), m["macro_f1"], m["accuracy"], *(v["f1"] for v in m["per_class"].values())]
                             for key, m in results.items()])

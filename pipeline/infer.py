@@ -18,19 +18,19 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline import io
-from pipeline.cli import guarded, quiet_libraries, set_seed
-from pipeline.ingest import load_articles, load_claims
-from pipeline.records import PipelineError
-from pipeline.tracking import execute
+from pipeline.core import atomic, files
+from pipeline.core.cli import guarded, quiet_libraries, set_seed
+from pipeline.core.records import PipelineError
+from pipeline.core.tracking import execute
+from pipeline.stages.ingest import load_articles, load_claims
 
 log = logging.getLogger(__name__)
 
 
 def input_hashes(path: Path) -> dict[str, str]:
     if path.is_dir():
-        return {p.name: io.sha256_file(p) for p in sorted(path.iterdir()) if p.is_file()}
-    return {path.name: io.sha256_file(path)}
+        return {p.name: files.sha256_file(p) for p in sorted(path.iterdir()) if p.is_file()}
+    return {path.name: files.sha256_file(path)}
 
 
 def versions() -> dict[str, str]:
@@ -46,8 +46,8 @@ def versions() -> dict[str, str]:
 
 def run(cfg: DictConfig) -> dict:
     from pipeline.predict import build_scorer, claim_rows, predict, stance_rows
-    from pipeline.report import render_html
-    from pipeline.stance_io import load_head
+    from pipeline.stages.report import render_html
+    from pipeline.stages.stance.heads import load_head
 
     if not cfg.input:
         raise PipelineError(None, "no input given: pass input=<directory of .txt files or .jsonl file>")
@@ -57,7 +57,7 @@ def run(cfg: DictConfig) -> dict:
     set_seed(cfg.seed)
     started = time.perf_counter()
     source, output = Path(cfg.input), Path(cfg.output)
-    io.refuse_existing(output, cfg.overwrite)
+    atomic.refuse_existing(output, cfg.overwrite)
     articles, notes = load_articles(source, cfg.ingest, strict=cfg.strict)
     claims = load_claims(cfg.claims, [a.article_id for a in articles]) if cfg.claims else None
     load_s = time.perf_counter() - started
@@ -77,13 +77,13 @@ def run(cfg: DictConfig) -> dict:
         "versions": versions(),
         "notes": notes,
     }
-    with io.atomic_dir(output, overwrite=cfg.overwrite) as tmp:
-        io.write_jsonl(tmp / "claims.jsonl", claim_rows(result.claims))
-        io.write_jsonl(tmp / "stances.jsonl", stance_rows(result.predictions))
-        io.write_text(tmp / "report.html", render_html(result.claims, articles, result.predictions,
+    with atomic.atomic_dir(output, overwrite=cfg.overwrite) as tmp:
+        atomic.write_jsonl(tmp / "claims.jsonl", claim_rows(result.claims))
+        atomic.write_jsonl(tmp / "stances.jsonl", stance_rows(result.predictions))
+        atomic.write_text(tmp / "report.html", render_html(result.claims, articles, result.predictions,
                                                        f"Claim stance: {source.name}",
                                                        {"model": scorer.name, "stance head": head_info["kind"]}))
-        io.write_json(tmp / "run.json", run_info)
+        atomic.write_json(tmp / "run.json", run_info)
     run_info["tracking"] = {
         "metrics": {"nli/pairs_per_s": result.timings["nli_pairs_per_s"],
                     **{f"time/{k}": v for k, v in run_info["timings"].items()

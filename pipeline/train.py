@@ -16,18 +16,20 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline import fnc, io
-from pipeline.cli import guarded, quiet_libraries, set_seed
-from pipeline.evaluate import stance_metrics
-from pipeline.features import to_features
-from pipeline.ingest import clean_with, normalise
-from pipeline.predict import EvidenceOnly, Timer, build_scorer, instantiate_unwrapped, score_pairs
-from pipeline.records import PipelineError, StancePair
-from pipeline.report import confusion_figure, markdown_table
-from pipeline.segment import split_sentences
-from pipeline.stance import RuleStance
-from pipeline.stance_io import reads_text, save_head, stance_labels
-from pipeline.tracking import execute
+from pipeline.core import atomic, files
+from pipeline.core.cli import guarded, instantiate_unwrapped, quiet_libraries, set_seed
+from pipeline.core.records import PipelineError, StancePair
+from pipeline.core.tables import markdown_table
+from pipeline.core.tracking import execute
+from pipeline.learn import fnc
+from pipeline.measure.metrics import stance_metrics
+from pipeline.predict import EvidenceOnly, Timer, build_scorer, score_pairs
+from pipeline.stages.ingest import clean_with, normalise
+from pipeline.stages.report import confusion_figure
+from pipeline.stages.segment import split_sentences
+from pipeline.stages.stance.features import to_features
+from pipeline.stages.stance.heads import reads_text, save_head, stance_labels
+from pipeline.stages.stance.rule import RuleStance
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ def load_split(cfg, bodies: dict[str, str]) -> dict[str, str]:
     if path.is_file():
         return fnc.read_split(path, bodies)
     split = fnc.split_bodies(list(bodies), cfg.train.dev_fraction, cfg.seed)
-    io.write_text(path, fnc.split_text(split))
+    atomic.write_text(path, fnc.split_text(split))
     log.info("wrote the FNC-1 train/dev split by Body ID to %s", path)
     return split
 
@@ -72,7 +74,7 @@ def run(cfg: DictConfig) -> dict:
     quiet_libraries()
     set_seed(cfg.seed)
     out = Path(cfg.train.output_dir)
-    io.refuse_existing(out, cfg.train.overwrite, "train.overwrite")
+    atomic.refuse_existing(out, cfg.train.overwrite, "train.overwrite")
     timer = Timer()
     bodies, pairs = fnc.load_fnc(cfg.paths.datasets)
     split = load_split(cfg, bodies)
@@ -108,8 +110,8 @@ def run(cfg: DictConfig) -> dict:
                  **({"training": head.training_log_} if hasattr(head, "training_log_") else {})},
         "config": OmegaConf.to_container(cfg, resolve=True),
         "nli_model": scorer.identity,
-        "data_sha256": {name: io.sha256_file(root / name) for name in ("train_bodies.csv", "train_stances.csv")}
-        | {"split.csv": io.sha256_file(cfg.train.split_file)},
+        "data_sha256": {name: files.sha256_file(root / name) for name in ("train_bodies.csv", "train_stances.csv")}
+        | {"split.csv": files.sha256_file(cfg.train.split_file)},
         "counts": {"train_pairs": len(train_pairs), "dev_pairs": len(dev_pairs),
                    "train_bodies": len({p.body_id for p in train_pairs}),
                    "dev_bodies": len({p.body_id for p in dev_pairs})},

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
-from pipeline.records import NLI_LABELS, Article
+from pipeline.core.records import NLI_LABELS, Article
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -86,7 +86,7 @@ def tiny_nli_model(tmp_path_factory) -> Path:
     import torch
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-    from pipeline.embed import bundled_encoder_path
+    from pipeline.core.encoder import bundled_encoder_path
 
     path = tmp_path_factory.mktemp("tiny_nli")
     tokenizer = AutoTokenizer.from_pretrained(bundled_encoder_path())

@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from pipeline import bench, fnc, io
+from pipeline import bench
+from pipeline.core import atomic
+from pipeline.learn import fnc
 from tests.test_train import write_fnc
 
 
@@ -27,7 +29,7 @@ def test_bench_writes_its_keys(cfg_factory, tmp_path, tiny_nli_model):
     write_fnc(tmp_path / "datasets", n_bodies=10)
     write_labelled(tmp_path / "seeds")
     bodies, _ = fnc.load_fnc(tmp_path / "datasets")
-    io.write_text(tmp_path / "split.csv", fnc.split_text(fnc.split_bodies(list(bodies), 0.5, 1)))
+    atomic.write_text(tmp_path / "split.csv", fnc.split_text(fnc.split_bodies(list(bodies), 0.5, 1)))
     cfg = cfg_factory(f"paths.datasets={tmp_path / 'datasets'}", f"bench.fnc_split_file={tmp_path / 'split.csv'}",
                       f"model.name={tiny_nli_model}", f"model.onnx_cache={tmp_path / 'onnx'}", "bench.fnc_pairs=8",
                       "bench.nli_pairs=16", "bench.measure_rss=false", f"stance.path={tmp_path / 'no-head'}",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.io import NliCache
-from pipeline.nli import CachedScorer, NliScorer, length_batches
+from pipeline.core.cache import NliCache
+from pipeline.stages.nli.scorer import CachedScorer, NliScorer, length_batches
 
 PAIRS = [(f"premise number {i} " + "word " * (i % 7), f"hypothesis {i % 3}") for i in range(23)]
 
@@ -60,8 +60,8 @@ def test_cache_is_keyed_by_model_identity(tmp_path):
 
 
 def test_embedding_cache_returns_what_was_encoded_and_encodes_only_new_texts(tmp_path, monkeypatch):
-    from pipeline import embed
-    from pipeline.io import EmbeddingCache
+    from pipeline.core import encoder
+    from pipeline.core.cache import EmbeddingCache
 
     calls = []
 
@@ -69,22 +69,22 @@ def test_embedding_cache_returns_what_was_encoded_and_encodes_only_new_texts(tmp
         calls.append(list(texts))
         return np.array([[len(t), 1.0, 0.0] for t in texts], dtype=np.float32)
 
-    monkeypatch.setattr(embed, "_encode", fake_encode)
+    monkeypatch.setattr(encoder, "_encode", fake_encode)
     cache = EmbeddingCache(tmp_path / "e.sqlite")
-    first = embed.embed_texts(["a", "bb", "a"], "enc", cache=cache)
+    first = encoder.embed_texts(["a", "bb", "a"], "enc", cache=cache)
     assert calls == [["a", "bb"]] and first.tolist() == [[1, 1, 0], [2, 1, 0], [1, 1, 0]]
-    again = embed.embed_texts(["bb", "ccc"], "enc", cache=cache)
+    again = encoder.embed_texts(["bb", "ccc"], "enc", cache=cache)
     assert calls[-1] == ["ccc"] and again.tolist() == [[2, 1, 0], [3, 1, 0]]
-    embed.embed_texts(["bb"], "other-encoder", cache=cache)  # keyed by encoder too
+    encoder.embed_texts(["bb"], "other-encoder", cache=cache)  # keyed by encoder too
     assert calls[-1] == ["bb"] and len(cache) == 4
-    monkeypatch.setattr(embed, "CACHE_CHUNK", 2)  # encoded and stored chunk by chunk
-    embed.embed_texts(["d", "ee", "fff"], "enc", cache=cache)
+    monkeypatch.setattr(encoder, "CACHE_CHUNK", 2)  # encoded and stored chunk by chunk
+    encoder.embed_texts(["d", "ee", "fff"], "enc", cache=cache)
     assert calls[-2:] == [["d", "ee"], ["fff"]] and len(cache) == 7
 
 
 def test_an_unreadable_cache_is_one_clear_error(tmp_path):
-    from pipeline.io import EmbeddingCache
-    from pipeline.records import PipelineError
+    from pipeline.core.cache import EmbeddingCache
+    from pipeline.core.records import PipelineError
 
     bad = tmp_path / "e.sqlite"
     bad.write_bytes(b"not a database at all" * 100)

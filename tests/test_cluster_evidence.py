@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.cluster import cluster_claims
-from pipeline.evidence import attach_scores, build_pairs, nli_inputs
-from pipeline.records import Article, CanonicalClaim, Claim, Evidence, Sentence, StancePair
+from pipeline.core.records import Article, CanonicalClaim, Claim, Evidence, Sentence, StancePair
+from pipeline.stages.cluster import cluster_claims
+from pipeline.stages.evidence import attach_scores, build_pairs, nli_inputs
 
 
 def _unit(*angles_deg: float) -> np.ndarray:
@@ -72,7 +72,7 @@ def test_cluster_single_and_empty():
 
 
 def test_cluster_with_the_bundled_encoder():
-    from pipeline.embed import embed_texts
+    from pipeline.core.encoder import embed_texts
 
     texts = [
         "Russia is helping North Korea evade international sanctions, Trump said.",

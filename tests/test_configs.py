@@ -11,8 +11,8 @@ from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from pipeline.nli import NliScorer
-from pipeline.stance import RuleStance
+from pipeline.stages.nli.scorer import NliScorer
+from pipeline.stages.stance.rule import RuleStance
 
 MODELS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
@@ -38,7 +38,7 @@ def test_every_model_composes_and_targets_nli_scorer(cfg_factory, model):
     cfg = cfg_factory(f"model={model}")
     params = OmegaConf.to_container(cfg.model, resolve=True)
 
-    assert params.pop("_target_") == "pipeline.nli.NliScorer"
+    assert params.pop("_target_") == "pipeline.stages.nli.scorer.NliScorer"
     assert get_class(cfg.model._target_) is NliScorer
     # config keys repeat the constructor's argument names, so instantiate() would accept them
     accepted = set(inspect.signature(NliScorer.__init__).parameters) - {"self"}
@@ -64,7 +64,7 @@ def test_hub_models_override_only_the_name(cfg_factory):
 def test_every_experiment_composes_with_every_model(cfg_factory, experiment, model):
     cfg = cfg_factory(f"experiment={experiment}", f"model={model}")
     OmegaConf.to_container(cfg, resolve=True)  # every interpolation resolves
-    assert cfg.model._target_ == "pipeline.nli.NliScorer"
+    assert cfg.model._target_ == "pipeline.stages.nli.scorer.NliScorer"
 
 
 def test_evidence_top5_experiment_changes_top_k(cfg_factory):

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from pipeline.records import STANCE_LABELS
+from pipeline.core.records import STANCE_LABELS
 from tests.conftest import REAL_MODEL, ROOT, SEEDS
 
 LABELS = ROOT / "data" / "labels"

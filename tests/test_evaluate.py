@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.evaluate import fnc_score, segmentation_metrics, stance_metrics
-from pipeline.records import STANCE_LABELS
+from pipeline.core.records import STANCE_LABELS
+from pipeline.measure.metrics import fnc_score, segmentation_metrics, stance_metrics
 
 GOLD = ["agree", "agree", "disagree", "discuss", "unrelated", "unrelated"]
 PRED = ["agree", "discuss", "disagree", "discuss", "unrelated", "agree"]

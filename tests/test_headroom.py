@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from pipeline.features import FEATURES
+from pipeline.core.records import STANCE_LABELS, PipelineError
 from pipeline.headroom import RULE_ROWS, grouped_predictions, headroom, row_label
-from pipeline.records import STANCE_LABELS, PipelineError
+from pipeline.stages.stance.features import FEATURES
 
 COL = {name: i for i, name in enumerate(FEATURES)}
 
@@ -80,7 +80,7 @@ def test_run_writes_the_report_and_its_first_row_is_make_evals_rule(cfg_factory,
     assert written["results"]["rule_configured"]["macro_f1"] == eval_metrics["stance"]["macro_f1"]
 
 
-@pytest.mark.parametrize(("override", "message"), [("stance=gbm", "not pipeline.stance.StanceHead"),
+@pytest.mark.parametrize(("override", "message"), [("stance=gbm", "not pipeline.stages.stance.rule.StanceHead"),
                                                    ("stance=trained", "not a saved head"),
                                                    ("headroom.folds=50", "50 folds")])
 def test_run_refuses_what_it_cannot_do(cfg_factory, tiny_nli_model, override, message):

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from pipeline import infer
-from pipeline.embed import bundled_encoder_path
-from pipeline.records import PipelineError
+from pipeline.core.encoder import bundled_encoder_path
+from pipeline.core.records import PipelineError
 from tests.conftest import ROOT
 
 BODY = ("The mayor opened the new bridge on Monday after two years of work. Officials said it cost four million "

@@ -7,8 +7,8 @@ import json
 import pytest
 from conftest import SEEDS
 
-from pipeline.ingest import clean_article, load_articles, load_claims, normalise
-from pipeline.records import PipelineError
+from pipeline.core.records import PipelineError
+from pipeline.stages.ingest import clean_article, load_articles, load_claims, normalise
 
 BODY_1 = (
     "The mayor opened the new bridge on Monday after three years of construction delays, telling a crowd "

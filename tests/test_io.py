@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from pipeline import io
-from pipeline.records import PipelineError
+from pipeline.core import atomic, files
+from pipeline.core.records import PipelineError
 
 
 def _mode(path) -> int:
@@ -31,7 +31,7 @@ def test_atomic_dir_refuses_existing_dir_and_leaves_it_untouched(tmp_path):
     (out / "keep.txt").write_text("old", encoding="utf-8")
 
     with pytest.raises(PipelineError) as err:
-        with io.atomic_dir(out) as tmp:
+        with atomic.atomic_dir(out) as tmp:
             (tmp / "new.txt").write_text("new", encoding="utf-8")
 
     assert str(out) in str(err.value)
@@ -45,7 +45,7 @@ def test_atomic_dir_overwrite_replaces_existing_dir(tmp_path):
     out.mkdir()
     (out / "old.txt").write_text("old", encoding="utf-8")
 
-    with io.atomic_dir(out, overwrite=True) as tmp:
+    with atomic.atomic_dir(out, overwrite=True) as tmp:
         assert tmp != out and tmp.parent == out.parent
         (tmp / "new.txt").write_text("new", encoding="utf-8")
         assert (out / "old.txt").exists()  # the old output survives until the new one is complete
@@ -57,7 +57,7 @@ def test_atomic_dir_overwrite_replaces_existing_dir(tmp_path):
 
 def test_atomic_dir_creates_new_dir_with_normal_permissions(tmp_path):
     out = tmp_path / "nested" / "out"
-    with io.atomic_dir(out) as tmp:
+    with atomic.atomic_dir(out) as tmp:
         (tmp / "a.txt").write_text("a", encoding="utf-8")
     assert (out / "a.txt").read_text(encoding="utf-8") == "a"
     assert _mode(out) == _expected_mode(directory=True)  # not mkdtemp's private 0700
@@ -71,7 +71,7 @@ def test_atomic_dir_leaves_nothing_behind_on_error(tmp_path, existing):
         (out / "keep.txt").write_text("old", encoding="utf-8")
 
     with pytest.raises(RuntimeError, match="boom"):
-        with io.atomic_dir(out, overwrite=True) as tmp:
+        with atomic.atomic_dir(out, overwrite=True) as tmp:
             (tmp / "partial.txt").write_text("half", encoding="utf-8")
             raise RuntimeError("boom")
 
@@ -87,10 +87,10 @@ def test_atomic_dir_leaves_nothing_behind_on_error(tmp_path, existing):
 
 
 def test_atomic_file_and_write_jsonl_have_normal_permissions(tmp_path):
-    with io.atomic_file(tmp_path / "a.txt") as tmp:
+    with atomic.atomic_file(tmp_path / "a.txt") as tmp:
         tmp.write_text("hello", encoding="utf-8")
-    n = io.write_jsonl(tmp_path / "rows.jsonl", [{"x": 1}, {"x": "é"}])
-    io.write_json(tmp_path / "obj.json", {"k": [1, 2]})
+    n = atomic.write_jsonl(tmp_path / "rows.jsonl", [{"x": 1}, {"x": "é"}])
+    atomic.write_json(tmp_path / "obj.json", {"k": [1, 2]})
 
     assert n == 2
     for name in ("a.txt", "rows.jsonl", "obj.json"):
@@ -104,7 +104,7 @@ def test_atomic_file_removes_temp_and_keeps_old_file_on_error(tmp_path):
     target = tmp_path / "a.txt"
     target.write_text("old", encoding="utf-8")
     with pytest.raises(RuntimeError):
-        with io.atomic_file(target) as tmp:
+        with atomic.atomic_file(target) as tmp:
             tmp.write_text("new", encoding="utf-8")
             raise RuntimeError("boom")
     assert target.read_text(encoding="utf-8") == "old"
@@ -129,7 +129,7 @@ def test_read_text_errors_name_the_path(tmp_path, content, problem):
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(PipelineError) as err:
-        io.read_text(path)
+        files.read_text(path)
     assert err.value.path == str(path)
     assert str(path) in str(err.value)
     assert problem in err.value.problem
@@ -138,7 +138,7 @@ def test_read_text_errors_name_the_path(tmp_path, content, problem):
 def test_read_text_utf8_with_bom(tmp_path):
     path = tmp_path / "a.txt"
     path.write_bytes("\ufeffCafé owners cheered.".encode("utf-8"))
-    assert io.read_text(path) == ("Café owners cheered.", "utf-8")
+    assert files.read_text(path) == ("Café owners cheered.", "utf-8")
 
 
 FRENCH = (
@@ -151,7 +151,7 @@ FRENCH = (
 def test_read_text_decodes_western_european_text(tmp_path, encoding):
     path = tmp_path / "a.txt"
     path.write_bytes(FRENCH.encode(encoding))
-    text, detected = io.read_text(path)
+    text, detected = files.read_text(path)
     assert text == FRENCH
     assert detected != "utf-8"
 
@@ -164,7 +164,7 @@ def test_read_text_decodes_latin1_spanish_and_portuguese_letters(tmp_path):
     ) * 3
     path = tmp_path / "a.txt"
     path.write_bytes(text.encode("latin-1"))
-    assert io.read_text(path)[0] == text
+    assert files.read_text(path)[0] == text
 
 
 def test_read_text_decodes_cp1252_smart_quotes(tmp_path):
@@ -172,7 +172,7 @@ def test_read_text_decodes_cp1252_smart_quotes(tmp_path):
     text = "The café’s owner said “we are back” after the renovation of the façade.\n"
     path = tmp_path / "a.txt"
     path.write_bytes(text.encode("cp1252"))
-    decoded, encoding = io.read_text(path)
+    decoded, encoding = files.read_text(path)
     assert decoded == text, f"decoded as {encoding}: {decoded!r}"
 
 
@@ -183,7 +183,7 @@ def test_iter_jsonl_reports_malformed_lines_with_line_numbers(tmp_path):
     path = tmp_path / "rows.jsonl"
     path.write_text('{"id": 1}\n\n{"id": 2,\n[1, 2]\n   \n{"id": 3}\n', encoding="utf-8")
 
-    rows = list(io.iter_jsonl(path))
+    rows = list(files.iter_jsonl(path))
 
     assert [(lineno, obj) for lineno, obj, _ in rows] == [
         (1, {"id": 1}),

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.nli import NliScorer, label_columns
-from pipeline.records import NLI_LABELS, PipelineError
+from pipeline.core.records import NLI_LABELS, PipelineError
+from pipeline.stages.nli.scorer import NliScorer, label_columns
 from tests.conftest import REAL_MODEL
 
 
@@ -58,7 +58,7 @@ def test_bare_encoder_is_refused_with_its_path(tmp_path):
                          intermediate_size=16)).save_pretrained(tmp_path)
     from transformers import AutoTokenizer
 
-    from pipeline.embed import bundled_encoder_path
+    from pipeline.core.encoder import bundled_encoder_path
 
     AutoTokenizer.from_pretrained(bundled_encoder_path()).save_pretrained(tmp_path)
     with pytest.raises(PipelineError, match="not an NLI classifier") as err:

@@ -7,9 +7,10 @@ import random
 
 import pytest
 
-from pipeline import nli_data, nli_train
-from pipeline.nli import NliScorer
-from pipeline.nli_data import NliPair
+from pipeline import nli_train
+from pipeline.learn import nli_data
+from pipeline.learn.nli_data import NliPair
+from pipeline.stages.nli.scorer import NliScorer
 
 TRAIN = [("A man plays a guitar .", "A man plays music .", "entailment"),
          ("A dog runs in the snow .", "A cat sleeps .", "contradiction"),
@@ -90,7 +91,7 @@ def test_tiny_training_run_end_to_end(cfg_factory, tmp_path, tiny_nli_model):
 
 
 def test_taxinli_is_refused_for_training(cfg_factory):
-    from pipeline.records import PipelineError
+    from pipeline.core.records import PipelineError
 
     cfg = cfg_factory("+nli_train.mix.taxinli=1.0", config_name="nli_model")
     with pytest.raises(PipelineError, match="taxinli may not be trained on"):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.ingest import clean_article, normalise
-from pipeline.records import Article
-from pipeline.segment import extract_claims, split_sentences
+from pipeline.core.records import Article
+from pipeline.stages.ingest import clean_article, normalise
+from pipeline.stages.segment import extract_claims, split_sentences
 
 WORDS = st.sampled_from(["The", "mayor", "said", "bridge", "U.S.", "Dr.", "“quoted”", "‘it’s’", "?", "!", ".",
                          "3.5", "—", "\n", "\n\n", "-", "©", "ADVERTISEMENT", "é", "中文", "🙂", "\u00a0", "\t"])

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from pipeline.records import STANCE_LABELS, Article, CanonicalClaim, Claim, Evidence, StancePrediction
-from pipeline.report import markdown_table, render_html
+from pipeline.core.records import STANCE_LABELS, Article, CanonicalClaim, Claim, Evidence, StancePrediction
+from pipeline.core.tables import markdown_table
+from pipeline.stages.report import render_html
 
 NASTY = 'Taxes <b>rose</b> & fell after the "reform", officials said.'
 

@@ -8,8 +8,8 @@ import pytest
 from hydra.utils import instantiate
 
 from pipeline import infer
+from pipeline.core.records import STANCE_LABELS, CanonicalClaim, PipelineError
 from pipeline.predict import predict
-from pipeline.records import STANCE_LABELS, CanonicalClaim, PipelineError
 
 STANCE_KEYS = {"claim_id", "article_id", "outlet", "label", "scores", "evidence"}
 EVIDENCE_KEYS = {"sentence", "entailment", "neutral", "contradiction"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.records import Article, PipelineError
-from pipeline.segment import SPLITTERS, claim_filter_reason, extract_claims, split_sentences
+from pipeline.core.records import Article, PipelineError
+from pipeline.stages.segment import SPLITTERS, claim_filter_reason, extract_claims, split_sentences
 
 TEXT = (
     "The mayor opened the bridge on Monday. Officials said it cost $4 million.\n"

@@ -7,9 +7,9 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from pipeline.features import FEATURES, to_features
-from pipeline.records import STANCE_LABELS, Evidence, StancePair
-from pipeline.stance import RuleStance
+from pipeline.core.records import STANCE_LABELS, Evidence, StancePair
+from pipeline.stages.stance.features import FEATURES, to_features
+from pipeline.stages.stance.rule import RuleStance
 
 
 def _features(similarity: float, entailment: float, contradiction: float) -> list[float]:
@@ -204,7 +204,7 @@ def test_rule_fit_with_labels_learns_thresholds_without_changing_params():
 
 
 def test_tfidf_cosine_hand_checked():
-    from pipeline.features import tfidf_cosine
+    from pipeline.stages.stance.features import tfidf_cosine
 
     texts = {"a": "The bridge opened. The bridge is long.", "b": "Storms hit the coast."}
     pairs = [StancePair("c", "bridge opened", "a", "A", 0.5), StancePair("c", "bridge opened", "b", "B", 0.5),
@@ -218,7 +218,7 @@ def test_tfidf_cosine_hand_checked():
 
 def test_rule_fit_never_scores_below_its_configured_thresholds():
     """The configured values join the grid, so a fit on (X, y) is at least as good there, even off the grid."""
-    from pipeline.stance import _macro_f1
+    from pipeline.stages.stance.rule import _macro_f1
 
     rng = np.random.default_rng(3)
     X = rng.uniform(0, 1, (200, len(FEATURES)))

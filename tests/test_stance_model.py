@@ -1,4 +1,4 @@
-"""stance_model.py and `make train ARGS="stance=finetuned"`: the fine-tuned cross-encoder stance head."""
+"""stages/stance/finetuned.py and `make train ARGS="stance=finetuned"`: the fine-tuned cross-encoder stance head."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from pipeline import train
-from pipeline.nli import NliScorer
+from pipeline.core.records import STANCE_LABELS, Article, CanonicalClaim, Evidence, PipelineError, StancePair
 from pipeline.predict import predict
-from pipeline.records import STANCE_LABELS, Article, CanonicalClaim, Evidence, PipelineError, StancePair
-from pipeline.stance_io import load_head, stance_proba
-from pipeline.stance_model import FinetunedStance, stance_inputs, stance_model_from_nli
+from pipeline.stages.nli.scorer import NliScorer
+from pipeline.stages.stance.finetuned import FinetunedStance, stance_inputs, stance_model_from_nli
+from pipeline.stages.stance.heads import load_head, stance_proba
 from tests.test_train import write_fnc
 
 
@@ -133,7 +133,7 @@ class _NoTokenTypes:
 
 def test_models_without_token_types_get_none():
     """BART's forward() rejects token_type_ids, so fine-tuning must not pass any to such a model."""
-    from pipeline.finetune import collate, encode_pairs
+    from pipeline.learn.finetune import collate, encode_pairs
 
     encoded = encode_pairs(_NoTokenTypes(), ["a b c", "d"], ["e", "f g"], max_length=16)
     batch = collate([ids for ids, _ in encoded], [types for _, types in encoded], pad_id=1)
@@ -147,7 +147,7 @@ def test_models_without_token_types_get_none():
 def test_bert_tokenizers_keep_their_token_types(tiny_nli_model):
     from transformers import AutoTokenizer
 
-    from pipeline.finetune import collate, encode_pairs
+    from pipeline.learn.finetune import collate, encode_pairs
 
     encoded = encode_pairs(AutoTokenizer.from_pretrained(tiny_nli_model), ["the cat sat"], ["a cat"], max_length=16)
     batch = collate([ids for ids, _ in encoded], [types for _, types in encoded], pad_id=0)

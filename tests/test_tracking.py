@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipeline import compare, tracking
+from pipeline import compare
+from pipeline.core import tracking
 
 
 @pytest.fixture

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from pipeline import fnc, train
-from pipeline.features import FEATURES
-from pipeline.records import STANCE_LABELS, PipelineError
-from pipeline.stance import StanceHead
-from pipeline.stance_io import load_head
+from pipeline import train
+from pipeline.core.records import STANCE_LABELS, PipelineError
+from pipeline.learn import fnc
+from pipeline.stages.stance.features import FEATURES
+from pipeline.stages.stance.heads import load_head
+from pipeline.stages.stance.rule import StanceHead
 
 TOPICS = [
     ("The mayor opened the new bridge on Monday.", "mayor bridge"),

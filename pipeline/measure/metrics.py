@@ -1,0 +1,92 @@
+"""Scores against gold: stance accuracy / macro-F1 / per-class P/R/F1 / confusion, the FNC-1 score, and
+claim-sentence extraction recall and precision."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from pipeline.core.records import STANCE_LABELS
+from pipeline.stages.ingest import normalise
+
+RELATED = ("agree", "disagree", "discuss")
+
+
+def stance_metrics(gold: Sequence[str], pred: Sequence[str]) -> dict:
+    """Accuracy, macro-F1, per-class precision/recall/F1, confusion matrix (rows gold), and the FNC-1 score."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+    labels = list(STANCE_LABELS)
+    p, r, f, s = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
+    return {
+        "n": len(gold),
+        "accuracy": round(float(accuracy_score(gold, pred)), 4),
+        "macro_f1": round(float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0)), 4),
+        "per_class": {lab: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
+                            "f1": round(float(f[i]), 4), "support": int(s[i])} for i, lab in enumerate(labels)},
+        "confusion": {"labels": labels, "matrix": confusion_matrix(gold, pred, labels=labels).tolist()},
+        "fnc_relative_score": round(fnc_score(gold, pred), 4),
+    }
+
+
+def fnc_score(gold: Sequence[str], pred: Sequence[str]) -> float:
+    """FNC-1 score relative to the best possible: +0.25 for a right related/unrelated call, +0.75 more for the
+    exact label of a related pair."""
+    score = best = 0.0
+    for g, p in zip(gold, pred, strict=True):
+        g_rel, p_rel = g in RELATED, p in RELATED
+        best += 1.0 if g_rel else 0.25
+        if g_rel == p_rel:
+            score += 0.25
+        if g_rel and g == p:
+            score += 0.75
+    return score / best if best else 0.0
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", normalise(text)).strip()
+
+
+def _tokens(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def _matches(a: str, b: str, jaccard: float) -> bool:
+    if a == b:
+        return True
+    ta, tb = _tokens(a), _tokens(b)
+    return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= jaccard
+
+
+def segmentation_metrics(extracted: dict[str, list[str]], gold: dict[str, list[str]],
+                         boilerplate: dict[str, list[str]], jaccard: float = 0.8) -> dict:
+    """Claim extraction vs. the gold claim sentences.
+
+    exact_recall: gold sentences extracted verbatim (after normalisation); recall / precision: the same with a
+    token-Jaccard >= `jaccard` match (a boundary off by a quote mark still counts). boilerplate_claims: extracted
+    claims that match a boilerplate line (must be 0).
+    """
+    n_gold = sum(len(v) for v in gold.values())
+    n_ext = sum(len(v) for v in extracted.values())
+    exact = lenient = precise = 0
+    leaked = []
+    for aid, golds in gold.items():
+        ext = [_norm(x) for x in extracted.get(aid, [])]
+        exact += sum(_norm(g) in ext for g in golds)
+        lenient += sum(any(_matches(_norm(g), e, jaccard) for e in ext) for g in golds)
+        precise += sum(any(_matches(e, _norm(g), jaccard) for g in golds) for e in ext)
+    for aid, lines in boilerplate.items():
+        for line in lines:
+            bl = _norm(line)
+            leaked += [e for e in extracted.get(aid, []) if _norm(e) == bl or (len(bl) > 30 and bl in _norm(e))]
+    return {"gold_sentences": n_gold, "extracted_claims": n_ext,
+            "exact_recall": round(exact / max(n_gold, 1), 4), "recall": round(lenient / max(n_gold, 1), 4),
+            "precision": round(precise / max(n_ext, 1), 4), "boilerplate_claims": len(leaked),
+            "boilerplate_examples": leaked[:5]}
+
+
+def _by_article(rows: list[dict], key: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        out.setdefault(row["article_id"], []).append(row[key])
+    return out

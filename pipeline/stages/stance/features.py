@@ -1,0 +1,121 @@
+"""NLI evidence scores and claim-article text -> feature matrix `(n_pairs, len(FEATURES))` for the stance head."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from pipeline.core.records import StancePair
+
+FEATURES: tuple[str, ...] = (
+    "similarity",            # best claim-sentence cosine in the article
+    "max_entailment",        # over the evidence sentences
+    "max_contradiction",
+    "mean_entailment",
+    "mean_contradiction",
+    "entailment_of_best",    # NLI of the single most similar sentence
+    "contradiction_of_best",
+    "max_neutral",
+    "entailment_margin",     # max entailment - max contradiction
+    "n_entailing",           # evidence sentences with entailment >= 0.5
+    "n_contradicting",
+    "second_similarity",
+    "mean_similarity",
+    "gated",                 # 1 if NLI was skipped for this pair (similarity below the gate)
+    "claim_coverage",        # share of the claim's content words found in the article
+    "jaccard",               # content-word Jaccard, claim vs article
+    "refute_cues",           # refutation / hedging / attribution cue words in the evidence, per sentence
+    "hedge_cues",
+    "attribution_cues",
+    "article_refute_rate",   # refutation cues per 100 article words
+    "article_hedge_rate",
+    "claim_hedged",          # the claim itself hedges or asks ("reportedly", "?")
+    "tfidf_cosine",          # TF-IDF cosine, claim vs whole article (idf from the articles of the same call)
+)
+
+REFUTE = {"fake", "false", "hoax", "deny", "denies", "denied", "debunk", "debunked", "not", "no", "never", "fraud",
+          "refute", "refuted", "untrue", "myth", "doubt", "doubts", "retract", "retracted", "contrary", "despite",
+          "nor", "neither", "wrong", "misleading", "rumor", "rumour", "satire", "prank"}
+HEDGE = {"reportedly", "allegedly", "alleged", "claim", "claims", "claimed", "may", "might", "could", "possibly",
+         "apparently", "unconfirmed", "unverified", "suggest", "suggests", "suggested", "believe", "believed",
+         "appears", "seems", "rumored", "rumoured", "purportedly", "speculation", "unclear", "whether"}
+ATTRIBUTION = {"said", "says", "told", "according", "reported", "reports", "stated", "announced", "confirmed",
+               "claimed", "insisted", "added", "tweeted", "wrote"}
+STOP = {"the", "a", "an", "of", "to", "in", "on", "for", "and", "or", "is", "are", "was", "were", "be", "been",
+        "it", "its", "that", "this", "with", "as", "at", "by", "from", "has", "have", "had", "he", "she", "they",
+        "his", "her", "their", "will", "would", "s", "t"}
+_TOKEN = re.compile(r"[a-z0-9']+")
+
+
+def _tokens(text: str) -> list[str]:
+    return [t.strip("'") for t in _TOKEN.findall(text.lower())]
+
+
+def _content(tokens: Sequence[str]) -> set[str]:
+    return {t for t in tokens if t not in STOP and len(t) > 1}
+
+
+def _cue_rate(tokens: Sequence[str], cues: set[str]) -> float:
+    return sum(t in cues for t in tokens)
+
+
+def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | None = None) -> np.ndarray:
+    """Features per pair, columns in FEATURES order. `article_texts` maps article_id to its text."""
+    X = np.zeros((len(pairs), len(FEATURES)))
+    article_tokens: dict[str, list[str]] = {}
+    for i, pair in enumerate(pairs):
+        row = dict.fromkeys(FEATURES, 0.0)
+        if pair.evidence:
+            ent = np.array([ev.entailment for ev in pair.evidence])
+            con = np.array([ev.contradiction for ev in pair.evidence])
+            neu = np.array([ev.neutral for ev in pair.evidence])
+            sims = np.array([ev.similarity for ev in pair.evidence])
+            gated = bool(neu.min() == 1.0 and ent.max() == 0.0 and con.max() == 0.0)
+            ev_tokens = [_tokens(ev.sentence) for ev in pair.evidence]
+            row.update(
+                similarity=pair.similarity, max_entailment=ent.max(), max_contradiction=con.max(),
+                mean_entailment=ent.mean(), mean_contradiction=con.mean(), entailment_of_best=ent[0],
+                contradiction_of_best=con[0], max_neutral=neu.max(), entailment_margin=ent.max() - con.max(),
+                n_entailing=float((ent >= 0.5).sum()), n_contradicting=float((con >= 0.5).sum()),
+                second_similarity=sims[1] if len(sims) > 1 else sims[0], mean_similarity=sims.mean(),
+                gated=float(gated),
+                refute_cues=np.mean([_cue_rate(t, REFUTE) for t in ev_tokens]),
+                hedge_cues=np.mean([_cue_rate(t, HEDGE) for t in ev_tokens]),
+                attribution_cues=np.mean([_cue_rate(t, ATTRIBUTION) for t in ev_tokens]),
+            )
+        claim_tokens = _tokens(pair.claim_text)
+        row["claim_hedged"] = float("?" in pair.claim_text or bool(set(claim_tokens) & HEDGE))
+        if article_texts and pair.article_id in article_texts:
+            if pair.article_id not in article_tokens:
+                article_tokens[pair.article_id] = _tokens(article_texts[pair.article_id])
+            tokens = article_tokens[pair.article_id]
+            claim_c, article_c = _content(claim_tokens), _content(tokens)
+            row["claim_coverage"] = len(claim_c & article_c) / max(len(claim_c), 1)
+            row["jaccard"] = len(claim_c & article_c) / max(len(claim_c | article_c), 1)
+            per100 = 100.0 / max(len(tokens), 1)
+            row["article_refute_rate"] = _cue_rate(tokens, REFUTE) * per100
+            row["article_hedge_rate"] = _cue_rate(tokens, HEDGE) * per100
+        X[i] = [row[name] for name in FEATURES]
+    X[:, FEATURES.index("tfidf_cosine")] = tfidf_cosine(pairs, article_texts or {})
+    return X
+
+
+def tfidf_cosine(pairs: Sequence[StancePair], article_texts: dict[str, str]) -> np.ndarray:
+    """Cosine of TF-IDF vectors (sublinear tf, English stop words), claim vs its article; the idf is fitted on the
+    given articles, with no labels. 0 for a pair whose article text is not given."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    out = np.zeros(len(pairs))
+    ids = sorted({p.article_id for p in pairs if p.article_id in article_texts})
+    if not ids:
+        return out
+    vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english").fit([article_texts[a] for a in ids])
+    articles = vectorizer.transform([article_texts[a] for a in ids])
+    row_of = {a: i for i, a in enumerate(ids)}
+    rows = [i for i, p in enumerate(pairs) if p.article_id in row_of]
+    claims = vectorizer.transform([pairs[i].claim_text for i in rows])
+    picked = articles[[row_of[pairs[i].article_id] for i in rows]]
+    out[rows] = np.asarray(claims.multiply(picked).sum(axis=1)).ravel()
+    return out

@@ -1,0 +1,166 @@
+"""Stance decision: feature matrix (see `features.FEATURES`) -> probabilities `(n_pairs, 4)` in STANCE_LABELS order.
+
+`RuleStance` is the documented rule, used until a head is trained (`make train`). `StanceHead` is the learned
+head. Both follow the scikit-learn estimator contract, so either can stand in for the other.
+
+The rule, per (claim, article), with s = best claim-sentence similarity, e / c = best evidence entailment /
+contradiction, and sig(x) = 1 / (1 + exp(-x / temperature)):
+1. related = sig(s - unrelated_similarity): how likely the article is about the claim at all.
+2. close = sig(s - discuss_similarity): how likely the article speaks of the claim's very subject.
+3. agree gets e if e >= agree_threshold; disagree gets c x close if c >= disagree_threshold (scaled so e + c <= 1):
+   a contradiction only counts from a sentence about the same thing (NLI models call a loosely related sentence
+   "contradiction" readily).
+4. The undecided rest is discuss in proportion `close` (near the claim, not settling it), otherwise unrelated.
+5. Scores are those shares times `related`, plus 1 - related on unrelated; the label is the highest score.
+
+`fit(X, y)` with labels picks the four thresholds by grid search (GRID plus the configured values) for the best
+macro-F1 on (X, y), e.g. FNC-1 train (`make train ARGS="stance=rule"`); `fit()` without labels keeps the configured
+values.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from pipeline.core.records import STANCE_LABELS
+from pipeline.stages.stance.features import FEATURES
+
+_COL = {name: i for i, name in enumerate(FEATURES)}
+_THRESHOLDS = ("unrelated_similarity", "discuss_similarity", "agree_threshold", "disagree_threshold")
+GRID = {
+    "unrelated_similarity": np.round(np.arange(0.10, 0.65, 0.05), 2),
+    "discuss_similarity": np.round(np.arange(0.30, 0.95, 0.05), 2),
+    "agree_threshold": np.round(np.arange(0.3, 0.95, 0.1), 2),
+    "disagree_threshold": np.round(np.arange(0.3, 0.95, 0.1), 2),
+}
+
+
+def _sig(x: np.ndarray, temperature: float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x / temperature, -50, 50)))
+
+
+def rule_proba(X: np.ndarray, unrelated_similarity: float, discuss_similarity: float, agree_threshold: float,
+               disagree_threshold: float, temperature: float) -> np.ndarray:
+    sim = X[:, _COL["similarity"]]
+    e, c = X[:, _COL["max_entailment"]], X[:, _COL["max_contradiction"]]
+    related = _sig(sim - unrelated_similarity, temperature)
+    close = _sig(sim - discuss_similarity, temperature)
+    total = np.maximum(e + c, 1.0)
+    agree = np.where(e >= agree_threshold, e / total, 0.0)
+    disagree = np.where(c >= disagree_threshold, c / total, 0.0) * close
+    rest = np.clip(1.0 - agree - disagree, 0.0, 1.0)
+    probs = np.stack([agree * related, disagree * related, rest * close * related,
+                      1.0 - related + rest * (1.0 - close) * related], axis=1)
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
+def _macro_f1(gold: np.ndarray, pred: np.ndarray, k: int) -> float:
+    cm = np.bincount(gold * k + pred, minlength=k * k).reshape(k, k)
+    tp = np.diag(cm).astype(float)
+    denom = cm.sum(0) + cm.sum(1)
+    return float(np.mean(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)))
+
+
+class RuleStance(ClassifierMixin, BaseEstimator):
+    def __init__(self, unrelated_similarity: float = 0.35, discuss_similarity: float = 0.6,
+                 agree_threshold: float = 0.5, disagree_threshold: float = 0.5, temperature: float = 0.05):
+        self.unrelated_similarity = unrelated_similarity
+        self.discuss_similarity = discuss_similarity
+        self.agree_threshold = agree_threshold
+        self.disagree_threshold = disagree_threshold
+        self.temperature = temperature
+
+    def fit(self, X=None, y=None):
+        """Without labels, keep the configured thresholds; with labels, grid-search them for macro-F1."""
+        self.classes_ = np.array(STANCE_LABELS)
+        self.thresholds_ = {name: float(getattr(self, name)) for name in _THRESHOLDS}
+        if y is None:
+            return self
+        X = np.asarray(X, dtype=float)
+        gold = np.array([STANCE_LABELS.index(label) for label in y])
+        best = -1.0
+        # the configured values are candidates too, so a fit never scores below them on (X, y)
+        grid = [sorted({*map(float, GRID[name]), float(getattr(self, name))}) for name in _THRESHOLDS]
+        for values in itertools.product(*grid):
+            params = dict(zip(_THRESHOLDS, map(float, values)))
+            if params["discuss_similarity"] < params["unrelated_similarity"]:
+                continue
+            pred = rule_proba(X, **params, temperature=self.temperature).argmax(axis=1)
+            score = _macro_f1(gold, pred, len(STANCE_LABELS))
+            if score > best:
+                best, self.thresholds_ = score, params
+        self.train_macro_f1_ = round(best, 4)
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self)
+        return rule_proba(np.asarray(X, dtype=float), **self.thresholds_, temperature=self.temperature)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.array(STANCE_LABELS)[self.predict_proba(X).argmax(axis=1)]
+
+
+class StanceHead(ClassifierMixin, BaseEstimator):
+    """A learned stance head over `features.FEATURES`: logistic regression or gradient boosting.
+
+    Args:
+        kind: "logreg" (standardised features + multinomial logistic regression) or "gbm"
+            (scikit-learn HistGradientBoostingClassifier).
+        class_weight: "balanced" weighs the rare classes (disagree) up, which helps macro-F1.
+    """
+
+    def __init__(self, kind: str = "gbm", C: float = 1.0, learning_rate: float = 0.1, max_iter: int = 300,
+                 max_leaf_nodes: int = 31, l2_regularization: float = 0.0, class_weight: str | None = "balanced",
+                 random_state: int = 13):
+        self.kind = kind
+        self.C = C
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes
+        self.l2_regularization = l2_regularization
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    def _estimator(self):
+        if self.kind == "logreg":
+            from sklearn.linear_model import LogisticRegression
+            from sklearn.pipeline import make_pipeline
+            from sklearn.preprocessing import StandardScaler
+
+            return make_pipeline(StandardScaler(), LogisticRegression(C=self.C, class_weight=self.class_weight,
+                                                                      max_iter=5000))
+        if self.kind == "gbm":
+            from sklearn.ensemble import HistGradientBoostingClassifier
+
+            return HistGradientBoostingClassifier(learning_rate=self.learning_rate, max_iter=self.max_iter,
+                                                  max_leaf_nodes=self.max_leaf_nodes,
+                                                  l2_regularization=self.l2_regularization,
+                                                  class_weight=self.class_weight, random_state=self.random_state)
+        raise ValueError(f"unknown stance head kind {self.kind!r}; use 'logreg' or 'gbm'")
+
+    def fit(self, X: np.ndarray, y) -> StanceHead:
+        X = np.asarray(X, dtype=float)
+        y = np.asarray(y)
+        unknown = set(y) - set(STANCE_LABELS)
+        if unknown:
+            raise ValueError(f"unknown stance labels {sorted(unknown)}")
+        self.estimator_ = self._estimator().fit(X, y)
+        self.classes_ = np.array(STANCE_LABELS)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """`(n_pairs, 4)` in STANCE_LABELS order (a label absent from training gets probability 0)."""
+        check_is_fitted(self)
+        raw = self.estimator_.predict_proba(np.asarray(X, dtype=float))
+        out = np.zeros((raw.shape[0], len(STANCE_LABELS)))
+        for j, label in enumerate(self.estimator_.classes_):
+            out[:, STANCE_LABELS.index(label)] = raw[:, j]
+        return out
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.array(STANCE_LABELS)[self.predict_proba(X).argmax(axis=1)]
