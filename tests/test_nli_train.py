@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 
+import numpy as np
 import pytest
 
 from pipeline import nli_train
@@ -96,3 +97,88 @@ def test_taxinli_is_refused_for_training(cfg_factory):
     cfg = cfg_factory("+nli_train.mix.taxinli=1.0", config_name="nli_model")
     with pytest.raises(PipelineError, match="taxinli may not be trained on"):
         nli_train.run(cfg)
+
+
+def test_tiny_lora_run_ships_only_the_delta_and_reloads_to_the_same_outputs(cfg_factory, tmp_path, tiny_nli_model,
+                                                                            monkeypatch):
+    import torch
+
+    write_datasets(tmp_path / "datasets")
+    out = tmp_path / "lora"
+    trained = {}
+    real_save = nli_train.save_model
+
+    def keep(model, tokenizer, folder, save_dtype):  # the in-memory model as training left it
+        import copy
+
+        trained["model"] = copy.deepcopy(model).float().eval()
+        return real_save(model, tokenizer, folder, save_dtype)
+
+    monkeypatch.setattr(nli_train, "save_model", keep)
+    cfg = cfg_factory(f"paths.datasets={tmp_path / 'datasets'}", f"nli_train.base_model={tiny_nli_model}",
+                      f"nli_train.output_dir={out}", f"nli_train.dev_split_file={tmp_path / 'dev_split.tsv'}",
+                      "~nli_train.mix", "+nli_train.mix={snli_dev: 2.0}", "nli_train.dev_sets=[mnli_ppft_dev]",
+                      "nli_train.test_sets=[sick_test]", "nli_train.max_steps=3", "nli_train.batch_size=4",
+                      "nli_train.lora.enabled=true", "nli_train.lora.target_modules=[query,value]",
+                      "nli_train.learning_rate=0.01", "nli_train.checkpoint_every=0",
+                      f"nli_train.checkpoint_dir={tmp_path / 'ckpt'}", config_name="nli_model")
+    nli_train.run(cfg)
+    names = {p.name for p in out.iterdir()}
+    assert {"adapter_config.json", "adapter_model.safetensors", "config.json", "tokenizer.json"} <= names
+    assert "model.safetensors" not in names  # the base is not shipped
+    assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == str(tiny_nli_model)
+    training = json.loads((out / "training.json").read_text())
+    assert 0 < training["trainable_parameters"] < sum(p.numel() for p in trained["model"].parameters())
+    scorer = NliScorer(str(out), device="cpu", autocast=False)
+    assert scorer.identity["weights_sha256"] and scorer.identity["base"] == str(tiny_nli_model)
+    pairs = [("A man plays a guitar.", "A man plays music."), ("The room is empty.", "Ten people sit there.")]
+    enc = scorer.tokenizer([p for p, _ in pairs], [h for _, h in pairs], padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        expected = torch.softmax(trained["model"](**enc).logits, -1).numpy()
+    got = scorer.score(pairs)  # columns in entailment, neutral, contradiction order; the tiny model's are c, e, n
+    order = [trained["model"].config.label2id[k] for k in ("entailment", "neutral", "contradiction")]
+    assert np.allclose(got, expected[:, order], atol=2e-3)  # fp16 delta merged into the base
+
+
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tiny_nli_model, tmp_path, monkeypatch):
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from pipeline.learn import finetune
+
+    tok = AutoTokenizer.from_pretrained(tiny_nli_model)
+    encoded = finetune.encode_pairs(tok, [p for p, _, _ in TRAIN], [h for _, h, _ in TRAIN], 64)
+    labels = torch.tensor([nli_train.LABEL2ID[lab] for _, _, lab in TRAIN])
+    plans = [[[0, 1], [2, 3], [4, 5]], [[5, 4], [3, 2], [1, 0]]]
+    kwargs = dict(learning_rate=1e-3, weight_decay=0.01, warmup_ratio=0.1, pad_id=tok.pad_token_id,
+                  device=torch.device("cpu"), autocast=False, checkpoint_every=2)
+
+    def fresh():
+        torch.manual_seed(0)
+        return AutoModelForSequenceClassification.from_pretrained(tiny_nli_model)
+
+    whole = fresh()
+    finetune.train_loop(whole, encoded, labels, plans, checkpoint_dir=tmp_path / "a", **kwargs)
+
+    broken = fresh()
+    calls = {"n": 0}
+    real_step = torch.optim.AdamW.step
+
+    def step_then_die(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 5:  # after the checkpoint at step 4, in the second epoch
+            raise KeyboardInterrupt
+        return real_step(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", step_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        finetune.train_loop(broken, encoded, labels, plans, checkpoint_dir=tmp_path / "b", **kwargs)
+    monkeypatch.setattr(torch.optim.AdamW, "step", real_step)
+    resumed = fresh()
+    log = finetune.train_loop(resumed, encoded, labels, plans, checkpoint_dir=tmp_path / "b", resume=True, **kwargs)
+    assert log["steps"] == 6
+    for (name, a), (_, b) in zip(whole.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), name
+    other = [[[0, 1]], [[2, 3]]]
+    with pytest.raises(ValueError, match="another training plan"):
+        finetune.train_loop(fresh(), encoded, labels, other, checkpoint_dir=tmp_path / "b", resume=True, **kwargs)

@@ -182,6 +182,45 @@ def _basil_neutral(per_event: int = 30, lo: float = 0.2, hi: float = 0.45, seed:
     return read
 
 
+LABELS_DIR = Path(__file__).resolve().parents[2] / "data" / "labels" / "basil"
+EVIDENCE_SEPARATOR = " ||| "
+
+
+def news_pairs(labels_dir: str | Path, split: str, max_sentences: int = 2) -> list[NliPair]:
+    """The sentence-level news NLI set from the same-event labels: for each agree (disagree) label, its deciding
+    sentence(s) against the claim as entailment (contradiction), and the labellers' same-story neutral sentences
+    as neutral. `split` picks the events of `split.csv` (dev or test). Evidence of more than `max_sentences`
+    sentences is left out (the premise would be truncated); discuss and unrelated labels give no pair."""
+    import csv
+
+    labels_dir = Path(labels_dir)
+    split_rows = list(csv.DictReader(files.read_text(labels_dir / "split.csv")[0].splitlines()))
+    events = {r["event"] for r in split_rows if r["split"] == split}
+    claims = {str(o["id"]): o for _, o, _ in files.iter_jsonl(labels_dir / "claims.jsonl") if o}
+    out = []
+    for row in csv.DictReader(files.read_text(labels_dir / "stance_labels.csv")[0].splitlines()):
+        if row["event"] not in events or row["label"] not in ("agree", "disagree") or not row["evidence"].strip():
+            continue
+        sentences = [x.strip() for x in row["evidence"].split(EVIDENCE_SEPARATOR) if x.strip()]
+        if len(sentences) > max_sentences:
+            continue
+        label = "entailment" if row["label"] == "agree" else "contradiction"
+        out.append(NliPair(f"news_{split}", f"{row['claim_id']}:{row['article_id']}", " ".join(sentences),
+                           claims[row["claim_id"]]["text"], label))
+    for _, o, _ in files.iter_jsonl(labels_dir / "nli_neutral.jsonl"):
+        if o and o["event"] in events:
+            out.append(NliPair(f"news_{split}", f"{o['claim_id']}:{o['article_id']}:n", o["sentence"],
+                               claims[o["claim_id"]]["text"], "neutral"))
+    return out
+
+
+def _news(split: str):
+    def read(root: Path, source: str) -> list[NliPair]:
+        return news_pairs(LABELS_DIR, split)
+
+    return read
+
+
 _SEMI = "semi_automatic_nli/semi_automatic_nli_pairs.tsv"
 _NEWP = "nli_new_protocols/{}/train.tsv"
 _CAD = "cad_snli/{}/train.tsv"
@@ -215,6 +254,9 @@ SOURCES: dict[str, Callable[[Path, str], list[NliPair]]] = {
     # model selection (held out from training; these are MNLI/SNLI *train* pairs that their repo kept aside)
     "mnli_ppft_dev": _ppft_json("ppft_glue_pretrain/MNLI/dev.json"),
     "snli_ppft_dev": _ppft_json("ppft_glue_pretrain/SNLI/dev.json"),
+    # same-event news sentences vs claims (data/labels/basil/): dev may be used to choose, test is report only
+    "news_dev": _news("dev"),
+    "news_test": _news("test"),
     # held-out evaluation: never trained on, never tuned on
     "mnli_dev_matched": _tsv("mnli_dev_matched_hans_repo/mnli_development_set_number_of_correct_responses.txt",
                              lab="gold_label"),

@@ -90,3 +90,47 @@ def _by_article(rows: list[dict], key: str) -> dict[str, list[str]]:
     for row in rows:
         out.setdefault(row["article_id"], []).append(row[key])
     return out
+
+
+def _class_f1(confusion):
+    import numpy as np
+
+    tp = np.diag(confusion).astype(float)
+    pred, gold = confusion.sum(axis=0), confusion.sum(axis=1)
+    denom = pred + gold
+    return np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+
+
+def bootstrap_intervals(gold: Sequence[str], pred: Sequence[str], groups: Sequence[str], resamples: int = 1000,
+                        seed: int = 13, level: float = 0.95) -> dict:
+    """Percentile intervals of macro-F1, accuracy and per-class F1 under a cluster bootstrap over `groups`
+    (claims): each resample draws claims with replacement and keeps all of their pairs, so pairs of one claim,
+    which are not independent, move together. Returns {metric: [low, high]}."""
+    import numpy as np
+
+    labels = list(STANCE_LABELS)
+    index = {lab: i for i, lab in enumerate(labels)}
+    g = np.array([index[x] for x in gold])
+    p = np.array([index[x] for x in pred])
+    names = sorted(set(groups))
+    members = {name: [] for name in names}
+    for i, name in enumerate(groups):
+        members[name].append(i)
+    # per claim: its confusion counts, so a resample is a sum of drawn claims' matrices
+    per_claim = np.zeros((len(names), len(labels), len(labels)))
+    for k, name in enumerate(names):
+        np.add.at(per_claim[k], (g[members[name]], p[members[name]]), 1)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(names), size=(resamples, len(names)))
+    counts = np.stack([np.bincount(d, minlength=len(names)) for d in draws])
+    stats = {"macro_f1": [], "accuracy": [], **{f"f1_{lab}": [] for lab in labels}}
+    for c in counts:
+        confusion = np.tensordot(c, per_claim, axes=1)
+        f1 = _class_f1(confusion)
+        stats["macro_f1"].append(float(f1.mean()))  # over all four classes, as stance_metrics (zero_division=0)
+        stats["accuracy"].append(float(np.trace(confusion) / max(confusion.sum(), 1)))
+        for i, lab in enumerate(labels):
+            stats[f"f1_{lab}"].append(float(f1[i]))
+    tail = (1 - level) / 2 * 100
+    return {k: [round(float(np.percentile(v, tail)), 4), round(float(np.percentile(v, 100 - tail)), 4)]
+            for k, v in stats.items()}

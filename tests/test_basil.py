@@ -1,0 +1,161 @@
+"""BASIL conversion (`make data`), the labelled-set loader, the event split, and the bootstrap interval."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from omegaconf import OmegaConf
+
+from pipeline.core.records import PipelineError
+from pipeline.learn import basil
+from pipeline.measure.labels import load_labelled_set
+from pipeline.measure.metrics import bootstrap_intervals
+from tests.conftest import ROOT
+
+
+def basil_json(source: str, title: str, paragraphs, triplet="abcd1234-0000-4000-8000-000000000000") -> dict:
+    return {"uuid": f"u-{source}", "triplet-uuid": triplet, "title": title, "date": "2014-06-10",
+            "url": f"http://example.org/{source}", "source": source, "main-event": "An event",
+            "body-paragraphs": paragraphs}
+
+
+def write_event(root, sources=("FOX", "nyt", "hpo")):
+    (root / "2014").mkdir(parents=True)
+    for k, src in enumerate(sources, start=1):
+        doc = basil_json(src, f"Title {src}", [[" First sentence.", "Second one. "], [], ["A new paragraph."]])
+        (root / "2014" / f"abcd1234_{k}.json").write_text(json.dumps(doc))
+
+
+def test_converter_writes_title_blank_line_paragraphs_and_outlets(tmp_path):
+    write_event(tmp_path / "in")
+    [folder] = basil.convert(tmp_path / "in", ["abcd1234"], tmp_path / "out")
+    assert sorted(p.name for p in folder.iterdir()) == ["abcd1234_fox.txt", "abcd1234_hpo.txt", "abcd1234_nyt.txt",
+                                                        "outlets.csv"]
+    assert (folder / "abcd1234_fox.txt").read_text() == "Title FOX\n\nFirst sentence. Second one.\n\nA new paragraph.\n"
+    rows = list(csv.DictReader((folder / "outlets.csv").open()))
+    assert [(r["file"], r["outlet"]) for r in rows] == [("abcd1234_fox.txt", "Fox News"),
+                                                        ("abcd1234_nyt.txt", "The New York Times"),
+                                                        ("abcd1234_hpo.txt", "HuffPost")]
+
+
+def test_converter_refuses_unknown_source_missing_outlet_and_unknown_event(tmp_path):
+    write_event(tmp_path / "a", sources=("fox", "nyt", "bbc"))
+    with pytest.raises(basil.BasilError, match="unknown source 'bbc'"):
+        basil.index_events(tmp_path / "a")
+    write_event(tmp_path / "b", sources=("fox", "nyt"))
+    with pytest.raises(basil.BasilError, match="expected one each"):
+        basil.index_events(tmp_path / "b")
+    write_event(tmp_path / "c")
+    with pytest.raises(basil.BasilError, match="no BASIL event with id ffff0000"):
+        basil.convert(tmp_path / "c", ["ffff0000"], tmp_path / "out")
+
+
+def test_make_data_leaves_an_identical_copy_and_refuses_a_changed_one(tmp_path, monkeypatch):
+    from pipeline import make_data
+
+    write_event(tmp_path / "in")
+    monkeypatch.setattr(basil, "DEV_EVENTS", ("abcd1234",))
+    monkeypatch.setattr(basil, "TEST_EVENTS", ())
+    monkeypatch.setattr(basil, "LABELLED_EVENTS", ("abcd1234",))
+    cfg = OmegaConf.create({"overwrite": False, "basil": {"root": str(tmp_path / "in"), "output": str(tmp_path / "raw"),
+                                                          "split_file": str(tmp_path / "split.csv")}})
+    assert make_data.run(cfg)["written"] == ["abcd1234"]
+    assert make_data.run(cfg)["unchanged"] == ["abcd1234"]
+    assert (tmp_path / "split.csv").read_text().splitlines()[1].startswith("abcd1234,dev,")
+    (tmp_path / "raw" / "abcd1234" / "abcd1234_nyt.txt").write_text("edited by hand\n")
+    with pytest.raises(PipelineError, match="differs from what the converter writes"):
+        make_data.run(cfg)
+
+
+def test_committed_basil_events_match_the_converter_and_the_split():
+    """data/raw/basil is what the converter writes from ../shared/datasets/basil, and split.csv names the events
+    of pipeline.learn.basil's dev/test lists (8 dev, 4 test, no event in both)."""
+    rows = list(csv.DictReader((ROOT / "data/labels/basil/split.csv").open()))
+    assert [r["event"] for r in rows if r["split"] == "dev"] == list(basil.DEV_EVENTS)
+    assert [r["event"] for r in rows if r["split"] == "test"] == list(basil.TEST_EVENTS)
+    assert not set(basil.DEV_EVENTS) & set(basil.TEST_EVENTS) and len(basil.DEV_EVENTS) >= 8
+    source = ROOT.parent / "shared" / "datasets" / "basil" / "articles"
+    if not source.is_dir():
+        pytest.skip(f"BASIL source not at {source}")
+    index = basil.index_events(source)
+    for eid in basil.LABELLED_EVENTS:
+        for article in index[eid]:
+            path = ROOT / "data/raw/basil" / eid / f"{eid}_{article['source']}.txt"
+            assert path.read_text(encoding="utf-8") == basil.article_text(article), path
+
+
+def _toy_set(tmp_path, labels: list[tuple[str, str, str]]):
+    (tmp_path / "raw" / "e1").mkdir(parents=True)
+    for a, day in (("e1_fox", "Monday"), ("e1_nyt", "Tuesday")):
+        (tmp_path / "raw" / "e1" / f"{a}.txt").write_text(f"Title\n\nThe mayor opened the bridge on {day}.\n")
+    (tmp_path / "split.csv").write_text("event,split,date,title\ne1,dev,2014-01-01,toy\n")
+    (tmp_path / "claims.jsonl").write_text(json.dumps({"id": "e1_c01", "event": "e1", "text": "A bridge opened."}) + "\n")
+    with open(tmp_path / "labels.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["event", "claim_id", "article_id", "label", "evidence", "note"])
+        for claim, article, label in labels:
+            w.writerow(["e1", claim, article, label, "", ""])
+    return OmegaConf.create({"articles": str(tmp_path / "raw"), "events_file": str(tmp_path / "split.csv"),
+                             "split": "dev", "claims": str(tmp_path / "claims.jsonl"),
+                             "stance_labels": str(tmp_path / "labels.csv"), "claim_sentences": None,
+                             "boilerplate": None})
+
+
+def test_loader_reads_an_event_set_and_scores_claims_against_their_event_only(tmp_path, cfg_factory):
+    spec = _toy_set(tmp_path, [("e1_c01", "e1_fox", "agree"), ("e1_c01", "e1_nyt", "discuss")])
+    lset = load_labelled_set("toy", spec, cfg_factory().ingest)
+    assert [e.event for e in lset.events] == ["e1"] and lset.claims[0].article_ids == ("e1_fox", "e1_nyt")
+    assert lset.labels == {("e1_c01", "e1_fox"): "agree", ("e1_c01", "e1_nyt"): "discuss"}
+
+
+@pytest.mark.parametrize(("labels", "message"), [
+    ([("e1_c01", "e1_fox", "agree")], "no label for 1 .claim, article. pairs"),
+    ([("e1_c01", "e1_fox", "agree"), ("e1_c01", "e1_nyt", "agree"), ("e1_c01", "e1_bbc", "agree")],
+     "label for unknown article 'e1_bbc'"),
+    ([("e1_c01", "e1_fox", "agree"), ("e1_c01", "e1_nyt", "agree"), ("e1_c99", "e1_nyt", "agree")],
+     "label for unknown claim 'e1_c99'"),
+])
+def test_loader_refuses_a_missing_pair_or_an_unknown_article_or_claim(tmp_path, cfg_factory, labels, message):
+    spec = _toy_set(tmp_path, labels)
+    with pytest.raises(PipelineError, match=message) as err:
+        load_labelled_set("toy", spec, cfg_factory().ingest)
+    assert "labels.csv" in str(err.value)
+
+
+def test_committed_basil_labels_load_completely(cfg_factory):
+    cfg = cfg_factory()
+    dev = load_labelled_set("basil-dev", cfg.labelled["basil-dev"], cfg.ingest)
+    test = load_labelled_set("basil-test", cfg.labelled["basil-test"], cfg.ingest)
+    assert len(dev.events) == 8 and len(test.events) == 4
+    assert len(dev.labels) + len(test.labels) >= 360
+    assert not {c.claim_id for c in dev.claims} & {c.claim_id for c in test.claims}
+    for lset in (dev, test):  # every agree/disagree label has its deciding sentences, exact substrings
+        texts = {a.article_id: (ROOT / "data/raw/basil" / a.article_id.split("_")[0] / f"{a.article_id}.txt")
+                 .read_text(encoding="utf-8") for a in lset.articles}
+        for row in csv.DictReader((ROOT / "data/labels/basil/stance_labels.csv").open()):
+            if row["article_id"] in texts and row["label"] in ("agree", "disagree"):
+                sentences = [s for s in row["evidence"].split(" ||| ") if s.strip()]
+                assert sentences, row
+                assert all(s in texts[row["article_id"]] for s in sentences), row
+
+
+def test_bootstrap_over_two_claims_spans_both_extremes():
+    # claim A: both pairs right; claim B: both wrong. Resamples are AA (acc 1), AB/BA (0.5), BB (0): the 95%
+    # percentile interval of accuracy is [0, 1] and its centre mass is 0.5
+    gold = ["agree", "agree", "disagree", "disagree"]
+    pred = ["agree", "agree", "agree", "agree"]
+    iv = bootstrap_intervals(gold, pred, ["A", "A", "B", "B"], resamples=2000, seed=1)
+    assert iv["accuracy"] == [0.0, 1.0]
+
+
+def test_bootstrap_is_exact_when_every_prediction_is_right_and_is_seeded():
+    gold = ["agree", "disagree", "discuss", "unrelated"] * 5
+    groups = [f"c{i}" for i in range(20)]
+    iv = bootstrap_intervals(gold, gold, groups, resamples=300, seed=3)
+    assert iv["accuracy"] == [1.0, 1.0]
+    pred = gold[:-3] + ["agree"] * 3
+    assert bootstrap_intervals(gold, pred, groups, 300, 7) == bootstrap_intervals(gold, pred, groups, 300, 7)
+    lo, hi = bootstrap_intervals(gold, pred, groups, 300, 7)["macro_f1"]
+    assert lo < hi <= 1.0
