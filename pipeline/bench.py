@@ -43,28 +43,42 @@ from pipeline.stages.stance.heads import load_head, stance_labels
 log = logging.getLogger(__name__)
 
 
-def peak_flops(dtype: str) -> tuple[float, str]:
+# FLOP per cycle per core, by instruction set: FMA = 2 FLOP per lane, and server cores have two FMA units.
+# AVX-512: 2 units x 16 fp32 lanes x 2; AVX2: 2 x 8 x 2. AVX512-BF16 (VDPBF16PS): 2 units x 32 bf16 pairs x 2.
+# AMX (TMUL): 1,024 bf16 / 2,048 int8 operations per cycle; VNNI int8: 2 units x 64 x 2.
+PER_CYCLE = {
+    "fp32": [("avx512f", 64), ("avx2", 32)],
+    "bf16": [("amx_bf16", 1024), ("avx512_bf16", 128), ("avx512f", 64), ("avx2", 32)],
+    "int8": [("amx_int8", 2048), ("avx512_vnni", 256), ("avx2", 64)],
+}
+
+
+def _max_ghz(cpuinfo: str) -> float:
+    """The highest clock the cores may run at: cpufreq's maximum when the kernel exposes it, else the largest
+    `cpu MHz` in /proc/cpuinfo (the current clock, which under-states turbo)."""
+    try:
+        return int(Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq").read_text()) / 1e6
+    except (OSError, ValueError):
+        mhz = [float(line.split(":")[1]) for line in cpuinfo.splitlines() if line.lower().startswith("cpu mhz")]
+        return max(mhz) / 1000 if mhz else 2.5
+
+
+def peak_flops(dtype: str, cpuinfo: str | None = None, cores: int | None = None) -> tuple[float, str]:
     """Rough peak FLOP/s of this machine for `dtype` ("fp32"/"bf16"/"int8"), and how it was estimated."""
-    if torch.cuda.is_available():
+    if torch.cuda.is_available() and cpuinfo is None:
         name = torch.cuda.get_device_name()
         tflops = {"H100": 989e12, "H200": 989e12, "A100": 312e12}.get(next((k for k in ("H100", "H200", "A100")
                                                                             if k in name), ""), 100e12)
         return tflops, f"{name}, dense bf16 tensor-core peak"
-    cores = os.cpu_count() or 1
-    mhz = 0.0
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("cpu mhz"):
-                mhz = max(mhz, float(line.split(":")[1]))
-    except OSError:
-        pass
-    ghz = mhz / 1000 or 2.5
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    fp32_per_cycle = 32 if "avx512f" in flags else 16  # 2 FMA pipes x (16 or 8) fp32 lanes x 2 FLOP
-    per_cycle = {"fp32": fp32_per_cycle, "bf16": 2 * fp32_per_cycle if "avx512_bf16" in flags or "amx_bf16" in flags
-                 else fp32_per_cycle, "int8": 2 * fp32_per_cycle}[dtype]
+    if cpuinfo is None:
+        cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    cores = cores or os.cpu_count() or 1
+    flags = set(next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines()
+                      if line.startswith("flags")), []))
+    unit, per_cycle = next(((f, n) for f, n in PER_CYCLE[dtype] if f in flags), ("scalar", 4))
+    ghz = _max_ghz(cpuinfo)
     return cores * ghz * 1e9 * per_cycle, (f"{cores} cores x {ghz:.2f} GHz x {per_cycle} {dtype} FLOP/cycle "
-                                           "(FMA units x SIMD lanes; an estimate)")
+                                           f"({unit}; an upper bound)")
 
 
 def nonembedding_params(model) -> int:
@@ -175,6 +189,19 @@ def run(cfg: DictConfig) -> dict:
             "flops_utilisation": round(tokens * flop_per_token / seconds / peak, 4),
             "peak_flops_estimate": how,
         }
+    # the NLI models side by side (bf16 where supported), on the same ~64-token pairs
+    models = {}
+    for name in b.get("compare_models") or []:
+        if not Path(name).is_dir():
+            models[Path(name).name] = {"missing": True}
+            continue
+        scorer = NliScorer(**{**model_cfg, "name": name, "backend": "torch"})
+        subset = pairs64[:b.model_pairs]
+        _, seconds = time_scoring(scorer, subset, b.batch_size)
+        models[Path(name).name] = {"pairs_per_s": round(len(subset) / seconds, 1), "pairs": len(subset),
+                                   "bf16": scorer.autocast, "parameters": sum(p.numel() for p in
+                                                                              scorer.model.parameters())}
+        del scorer
     eligible = {k: v for k, v in backends.items() if v["argmax_agreement_vs_fp32"] >= b.min_agreement}
     best = max(eligible, key=lambda k: eligible[k]["pairs_per_s"])
 
@@ -212,6 +239,7 @@ def run(cfg: DictConfig) -> dict:
                      "articles": len(articles), "claims": len(claims)},
         "nli_pairs_per_s": {k: v["pairs_per_s"] for k, v in backends.items()},
         "best_backend": best,
+        "models": models,
         "backends": backends,
         "probe_pairs": len(pairs64), "probe_mean_tokens": round(tokens / max(len(pairs64), 1), 1),
         "flops_utilisation": backends[best]["flops_utilisation"],
@@ -237,6 +265,11 @@ def run(cfg: DictConfig) -> dict:
     print(markdown_table(["backend", "pairs/s", "argmax agree vs fp32", "max |Δp|", "FLOP util."],
                          [[k, v["pairs_per_s"], v["argmax_agreement_vs_fp32"], v["max_abs_prob_diff_vs_fp32"],
                            v["flops_utilisation"]] for k, v in backends.items()]))
+    if models:
+        print()
+        print(markdown_table(["NLI model", "pairs/s (~64 tokens)", "bf16", "parameters"],
+                             [[k, v.get("pairs_per_s", "missing"), v.get("bf16", ""), v.get("parameters", "")]
+                              for k, v in models.items()]))
     print()
     print(markdown_table(["", "wall s", "NLI calls", "macro-F1", "FNC score"],
                          [["ours", round(ours_s, 2), result["nli_calls"]["ours"], ours_metrics["macro_f1"],

@@ -16,11 +16,18 @@ from omegaconf import DictConfig, OmegaConf
 
 from pipeline.core import atomic, files
 from pipeline.core.cli import guarded, quiet_libraries, set_seed
-from pipeline.core.records import PipelineError
+from pipeline.core.records import STANCE_LABELS, PipelineError
 from pipeline.core.tables import markdown_table
 from pipeline.core.tracking import execute
 from pipeline.measure.labels import LabelledSet, load_labelled_set
-from pipeline.measure.metrics import _by_article, bootstrap_intervals, segmentation_metrics, stance_metrics
+from pipeline.measure.metrics import (
+    _by_article,
+    bootstrap_intervals,
+    calibration_error,
+    grouping_metrics,
+    segmentation_metrics,
+    stance_metrics,
+)
 from pipeline.stages.report import confusion_figure, render_html
 from pipeline.stages.segment import SPLITTERS, split_sentences
 
@@ -29,7 +36,7 @@ log = logging.getLogger(__name__)
 
 def score_set(lset: LabelledSet, cfg: DictConfig, scorer, head, boot) -> tuple[dict, dict]:
     """Stance, extraction and clustering metrics of one labelled set; and the runs, for the outputs."""
-    from pipeline.predict import predict
+    from pipeline.predict import EvidenceOnly, predict
 
     gold_sentences = _by_article(lset.claim_sentences, "sentence")
     boilerplate = _by_article(lset.boilerplate, "line")
@@ -42,7 +49,9 @@ def score_set(lset: LabelledSet, cfg: DictConfig, scorer, head, boot) -> tuple[d
         for key in ("precision", "boilerplate_claims", "boilerplate_examples", "extracted_claims"):
             splitters[name].pop(key)
     # claims are extracted and clustered within each event (story), as a user runs one story at a time
-    extracted_runs = [predict(e.articles, cfg, scorer, head) for e in lset.events]
+    # (eval.score_extracted=false: group and retrieve evidence only, no NLI, for grouping sweeps)
+    extract_scorer = scorer if cfg.eval.get("score_extracted", True) else EvidenceOnly()
+    extracted_runs = [predict(e.articles, cfg, extract_scorer, head) for e in lset.events]
     extracted = _by_article([{"article_id": c.article_id, "text": c.text} for r in extracted_runs
                              for c in r.extracted], "text")
     seg = segmentation_metrics(extracted, gold_sentences, boilerplate)
@@ -52,7 +61,12 @@ def score_set(lset: LabelledSet, cfg: DictConfig, scorer, head, boot) -> tuple[d
     groups = [p.claim_id for p in labelled_run.predictions]
     stance = stance_metrics(gold, pred)
     stance["interval_95"] = bootstrap_intervals(gold, pred, groups, boot.resamples, boot.seed)
+    stance["calibration"] = calibration_error(gold, [[p.scores[k] for k in STANCE_LABELS]
+                                                     for p in labelled_run.predictions])
+    stance["uncertain"] = sum(p.uncertain for p in labelled_run.predictions)
     canonical = [c for r in extracted_runs for c in r.claims]
+    grouping = grouping_metrics([[(s.article_id, s.text) for s in c.sources] for c in canonical],
+                                lset.claim_sentences)
     metrics = {
         "stance": stance,
         "events": [e.event for e in lset.events],
@@ -60,7 +74,8 @@ def score_set(lset: LabelledSet, cfg: DictConfig, scorer, head, boot) -> tuple[d
         "splitters": splitters,
         "clustering": {"extracted_claims": sum(len(r.extracted) for r in extracted_runs),
                        "canonical_claims": len(canonical),
-                       "multi_outlet_claims": sum(len({s.article_id for s in c.sources}) > 1 for c in canonical)},
+                       "multi_outlet_claims": sum(len({s.article_id for s in c.sources}) > 1 for c in canonical),
+                       "grouping": grouping},
         "timings": {"labelled": labelled_run.timings,
                     "extracted": {k: round(sum(r.timings.get(k) or 0 for r in extracted_runs), 3)
                                   for k in extracted_runs[0].timings if k != "nli_pairs_per_s"}},
@@ -92,6 +107,8 @@ def run(cfg: DictConfig) -> dict:
     pooled = stance_metrics(pooled_gold, pooled_pred)
     pooled["interval_95"] = bootstrap_intervals(pooled_gold, pooled_pred, pooled_groups, cfg.eval.bootstrap.resamples,
                                                 cfg.eval.bootstrap.seed)
+    pooled["calibration"] = calibration_error(pooled_gold, [[p.scores[k] for k in STANCE_LABELS]
+                                                            for r in runs.values() for p in r["labelled"].predictions])
     first = sets[0].name
     metrics = {
         **per_set[first],  # the first set (the seeds by default) at the top level, as before
@@ -137,6 +154,13 @@ def run(cfg: DictConfig) -> dict:
                        for k in ("macro_f1", "accuracy")},
                     **{f"eval/{name}/f1_{k}": v["f1"] for name, m in per_set.items()
                        for k, v in m["stance"]["per_class"].items()},
+                    **{f"eval/{name}/ece": m["stance"]["calibration"]["ece"] for name, m in per_set.items()},
+                    **{f"cluster/{name}/{k}": m["clustering"]["grouping"][k] for name, m in per_set.items()
+                       if m["clustering"]["grouping"] for k in ("b3_f1", "b3_precision", "b3_recall")},
+                    **{f"cluster/{name}/canonical_claims": m["clustering"]["canonical_claims"]
+                       for name, m in per_set.items()},
+                    **{f"seg/{name}/{k}": m["segmentation"][k] for name, m in per_set.items()
+                       for k in ("recall", "precision", "boilerplate_claims")},
                     "eval/pooled/macro_f1": pooled["macro_f1"], "eval/pooled/accuracy": pooled["accuracy"],
                     "seg/recall": seg["recall"], "seg/exact_recall": seg["exact_recall"],
                     "seg/precision": seg["precision"], "seg/boilerplate_claims": seg["boilerplate_claims"],
@@ -175,9 +199,21 @@ def sets_table(m: dict) -> str:
                                                                                    for x in m["sets"].values())
         rows.append([name, ev, st["n"], _with_interval(st, "macro_f1"), _with_interval(st, "accuracy"),
                      *(_with_interval({**st, **{f"f1_{k}": v["f1"] for k, v in st["per_class"].items()}}, f"f1_{k}")
-                       for k in st["per_class"])])
+                       for k in st["per_class"]), st.get("calibration", {}).get("ece", "")])
     return markdown_table(["set", "events", "pairs", "macro-F1", "accuracy", "F1 agree", "F1 disagree",
-                           "F1 discuss", "F1 unrelated"], rows)
+                           "F1 discuss", "F1 unrelated", "ECE"], rows)
+
+
+def grouping_table(m: dict) -> str:
+    rows = []
+    for name, x in m.get("sets", {}).items():
+        seg, cl = x["segmentation"], x["clustering"]
+        g = cl.get("grouping") or {}
+        rows.append([name, seg["gold_sentences"], seg["recall"], seg["precision"], seg["boilerplate_claims"],
+                     cl["canonical_claims"], cl["multi_outlet_claims"], g.get("gold_groups", "-"),
+                     g.get("b3_precision", "-"), g.get("b3_recall", "-"), g.get("b3_f1", "-")])
+    return markdown_table(["set", "gold sentences", "recall", "precision", "boilerplate", "canonical claims",
+                           "multi-outlet", "gold groups", "B3 P", "B3 R", "B3 F1"], rows)
 
 
 def metrics_markdown(m: dict) -> str:
@@ -192,6 +228,9 @@ def metrics_markdown(m: dict) -> str:
         *trained,
         "## Stance per labelled set (95% interval: bootstrap over claims)",
         sets_table(m),
+        "",
+        "## Claim extraction and grouping per set",
+        grouping_table(m),
         "",
         f"## Stance on {m.get('set', 'seeds')} ({s['n']} claim-article pairs, head: {m['stance_head']['kind']})",
         markdown_table(["accuracy", "macro-F1", "FNC relative score"],

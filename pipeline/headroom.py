@@ -27,7 +27,7 @@ from pipeline.core.cli import guarded, quiet_libraries, set_seed
 from pipeline.core.records import PipelineError
 from pipeline.core.tables import markdown_table
 from pipeline.core.tracking import execute
-from pipeline.measure.labels import labelled_set
+from pipeline.measure.labels import load_labelled_set
 from pipeline.measure.metrics import stance_metrics
 from pipeline.stages.stance.features import to_features
 from pipeline.stages.stance.rule import RuleStance, StanceHead
@@ -46,12 +46,12 @@ def grouped_predictions(make_head, X: np.ndarray, y: np.ndarray, groups: np.ndar
 RULE_ROWS = {
     "rule_configured": "rule, configured thresholds",
     "rule_in_sample": "rule, thresholds fitted on all pairs (in-sample)",
-    "rule_cv": "rule, claim-grouped CV",
+    "rule_cv": "rule, grouped CV",
 }
 
 
 def row_label(key: str) -> str:
-    return RULE_ROWS.get(key) or f"{key.removesuffix('_cv')}, claim-grouped CV"
+    return RULE_ROWS.get(key) or f"{key.removesuffix('_cv')}, grouped CV"
 
 
 def headroom(X: np.ndarray, y: np.ndarray, groups: np.ndarray, rule: RuleStance | None = None,
@@ -88,30 +88,46 @@ def run(cfg: DictConfig) -> dict:
         raise PipelineError(None, f"make headroom needs stance=rule, not {target or 'a saved head'}")
     rule = instantiate_unwrapped(cfg.stance)
     heads = {name: (lambda node=node: instantiate_unwrapped(node)) for name, node in cfg.headroom.heads.items()}
-    articles, claims, labels = labelled_set(cfg.data, cfg.ingest)
-    if len(claims) < cfg.headroom.folds:
-        raise PipelineError(cfg.data.claims, f"{cfg.headroom.folds} folds (headroom.folds) need at least "
-                                             f"{cfg.headroom.folds} labelled claims; there are {len(claims)}")
+    name, group_by = cfg.headroom.set, cfg.headroom.group_by
+    if name not in cfg.labelled:
+        raise PipelineError(None, f"headroom.set: unknown labelled set {name!r}; known: {list(cfg.labelled)}")
+    if group_by not in ("claim", "event"):
+        raise PipelineError(None, f"headroom.group_by must be claim or event, not {group_by!r}")
+    lset = load_labelled_set(name, cfg.labelled[name], cfg.ingest)
+    articles, claims, labels = lset.articles, lset.claims, lset.labels
+    event_of = {c.claim_id: e.event for e in lset.events for c in e.claims}
+    n_groups = len(claims) if group_by == "claim" else len(lset.events)
+    if n_groups < cfg.headroom.folds:
+        raise PipelineError(cfg.labelled[name].claims, f"{cfg.headroom.folds} folds (headroom.folds) need at least "
+                                                       f"{cfg.headroom.folds} {group_by}s; there are {n_groups}")
     scorer = build_scorer(cfg)
     scored = predict(articles, cfg, scorer, rule.fit(), claims=claims)
     X = to_features(scored.pairs, {a.article_id: a.text for a in articles})
     y = np.array([labels[(p.claim_id, p.article_id)] for p in scored.pairs])
-    groups = np.array([p.claim_id for p in scored.pairs])
+    groups = np.array([p.claim_id if group_by == "claim" else event_of[p.claim_id] for p in scored.pairs])
     results = headroom(X, y, groups, rule, heads, cfg.headroom.folds)
+    from sklearn.base import clone
+
+    fitted = clone(rule).fit(X, y).thresholds_  # the rule's thresholds chosen on this set (use only a dev set)
     out = Path(cfg.paths.reports) / "headroom"
-    report = {"results": results, "model": scorer.identity, "n_pairs": len(y), "n_claims": len(claims),
-              "data_sha256": {Path(p).name: files.sha256_file(p) for p in (cfg.data.claims, cfg.data.stance_labels)},
+    report = {"results": results, "set": name, "group_by": group_by, "fitted_thresholds": fitted,
+              "model": scorer.identity, "n_pairs": len(y), "n_claims": len(claims),
+              "data_sha256": {Path(p).name: files.sha256_file(p) for p in lset.files},
               "config": OmegaConf.to_container(cfg, resolve=True)}
     atomic.write_json(out / "headroom.json", report)
     table = markdown_table(["head", "macro-F1", "accuracy", "F1 agree", "F1 disagree", "F1 discuss", "F1 unrelated"],
                            [[row_label(key), m["macro_f1"], m["accuracy"], *(v["f1"] for v in m["per_class"].values())]
                             for key, m in results.items()])
-    print(f"## Headroom over the features of {scorer.name} ({len(y)} labelled pairs, {len(claims)} claims)\n")
+    print(f"## Headroom over the features of {scorer.name} on {name} ({len(y)} labelled pairs, {len(claims)} "
+          "claims)\n")
     print(table)
-    print(f"\nCV: {cfg.headroom.folds} folds by claim. The in-sample row is tuned on the pairs it is scored on.\n"
-          f"written: {out}/headroom.json")
+    print(f"\nCV: {cfg.headroom.folds} folds by {group_by}. The in-sample row is tuned on the pairs it is scored on; "
+          f"its thresholds: {fitted}\nwritten: {out}/headroom.json")
     report["tracking"] = {"metrics": {f"headroom/{key}_macro_f1": m["macro_f1"] for key, m in results.items()},
-                          "artifacts": [out / "headroom.json"], "tags": {"nli_model": scorer.identity}}
+
+                          "artifacts": [out / "headroom.json"],
+                          "tags": {"nli_model": scorer.identity, "set": name, "group_by": group_by,
+                                   "fitted_thresholds": fitted}}
     return report
 
 

@@ -129,9 +129,11 @@ def predict(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[Can
     from pipeline.stages.stance.heads import stance_proba
 
     stance_probs = stance_proba(head, pairs, {a.article_id: a.text for a in articles})
+    below = float(cfg.get("uncertain_below", 0.5))
     predictions = [
         StancePrediction(p.claim_id, p.article_id, p.outlet, STANCE_LABELS[int(np.argmax(row))],
-                         {label: round(float(v), 4) for label, v in zip(STANCE_LABELS, row)}, p.evidence)
+                         {label: round(float(v), 4) for label, v in zip(STANCE_LABELS, row)}, p.evidence,
+                         bool(float(np.max(row)) < below))
         for p, row in zip(pairs, stance_probs)
     ]
     timer.lap("stance_s")
@@ -153,7 +155,7 @@ def claim_rows(claims: Sequence[CanonicalClaim]) -> list[dict]:
 
 def stance_rows(predictions: Sequence[StancePrediction]) -> list[dict]:
     return [{"claim_id": p.claim_id, "article_id": p.article_id, "outlet": p.outlet, "label": p.label,
-             "scores": p.scores,
+             "scores": p.scores, "uncertain": p.uncertain,
              "evidence": [{"sentence": e.sentence, "entailment": e.entailment, "neutral": e.neutral,
                            "contradiction": e.contradiction} for e in p.evidence]}
             for p in predictions]

@@ -70,9 +70,136 @@ def stratified_sample(pairs: list[fnc.FncPair], n: int | None, seed: int) -> lis
     return sorted(keep, key=lambda p: (int(p.body_id), p.headline))
 
 
+def same_story_rows(cfg, scorer, timer: Timer):
+    """The same-story training set (`train.same_story.set`, basil-dev): its labelled (claim, article) pairs, plus
+    one hard negative per claim: the claim against the most similar article of another event, labelled
+    unrelated. Returns rows, article texts, labels, groups (the event of each row's claim) and a mask of the
+    hand-labelled rows (the hard negatives are training data, never scored)."""
+    from dataclasses import replace
+
+    from pipeline.measure.labels import load_labelled_set
+    from pipeline.predict import predict
+
+    name = cfg.train.same_story.set
+    if name in ("basil-test", "seeds"):
+        raise PipelineError(None, f"train.same_story.set={name}: that set is for reporting only, never for fitting")
+    lset = load_labelled_set(name, cfg.labelled[name], cfg.ingest)
+    rule = RuleStance().fit()
+    run_ = predict(lset.articles, cfg, scorer, rule, claims=lset.claims, progress=True)
+    event_of = {c.claim_id: e.event for e in lset.events for c in e.claims}
+    rows = list(run_.pairs)
+    y = [lset.labels[(p.claim_id, p.article_id)] for p in rows]
+    n_labelled = len(rows)
+    if cfg.train.same_story.hard_negatives:
+        # evidence only first, to find each claim's most similar article in another event; then NLI for those
+        everywhere = [replace(c, article_ids=tuple(a.article_id for e in lset.events if e.event != event_of[c.claim_id]
+                                                   for a in e.articles)) for c in lset.claims]
+        probe = predict(lset.articles, cfg, EvidenceOnly(), rule, claims=everywhere, progress=False)
+        best: dict[str, StancePair] = {}
+        for p in probe.pairs:
+            if p.claim_id not in best or p.similarity > best[p.claim_id].similarity:
+                best[p.claim_id] = p
+        negatives = [replace(c, claim_id=c.claim_id, article_ids=(best[c.claim_id].article_id,))
+                     for c in lset.claims if c.claim_id in best]
+        neg = predict(lset.articles, cfg, scorer, rule, claims=negatives, progress=False).pairs
+        rows += neg
+        y += ["unrelated"] * len(neg)
+    timer.lap("same_story_s")
+    groups = np.array([event_of[p.claim_id] for p in rows])
+    labelled = np.arange(len(rows)) < n_labelled
+    return rows, {a.article_id: a.text for a in lset.articles}, np.array(y), groups, labelled
+
+
+def select_head(cfg, fnc_X: np.ndarray, fnc_y: np.ndarray, story_X: np.ndarray, story_y: np.ndarray,
+                groups: np.ndarray, labelled: np.ndarray) -> tuple[str, dict[str, dict], object]:
+    """Each candidate head is scored by event-grouped cross-validation on the same-story set: fitted on FNC-1 plus
+    the other events' rows (the rule: on the other events' rows only), it predicts the held-out events' labelled
+    pairs. The best macro-F1 wins and is refitted on everything. Returns (name, scores, fitted head)."""
+    from sklearn.base import clone
+    from sklearn.model_selection import GroupKFold
+
+    candidates = {name: instantiate_unwrapped(node) for name, node in cfg.train.candidates.items()}
+    scores: dict[str, dict] = {}
+
+    def fit(head, train_idx):
+        if isinstance(head, RuleStance):
+            return clone(head).fit(story_X[train_idx], story_y[train_idx])
+        X = np.vstack([fnc_X, story_X[train_idx]]) if len(fnc_X) else story_X[train_idx]
+        y = np.concatenate([fnc_y, story_y[train_idx]]) if len(fnc_y) else story_y[train_idx]
+        return clone(head).fit(X, y)
+
+    folds = GroupKFold(n_splits=cfg.train.same_story.folds)
+    for name, head in candidates.items():
+        pred = np.empty(len(story_y), dtype=object)
+        for train_idx, test_idx in folds.split(story_X, story_y, groups):
+            pred[test_idx] = fit(head, train_idx).predict(story_X[test_idx])
+        keep = labelled  # hard negatives are training data only; score the hand-labelled pairs
+        scores[name] = stance_metrics(list(story_y[keep]), list(pred[keep]))
+    untrained = RuleStance().fit()
+    scores["rule (untrained default)"] = stance_metrics(list(story_y[labelled]),
+                                                        list(untrained.predict(story_X[labelled])))
+    best = max(candidates, key=lambda n: scores[n]["macro_f1"])
+    return best, scores, fit(candidates[best], np.arange(len(story_y)))
+
+
+def run_selected(cfg: DictConfig) -> dict:
+    """`make train` (default): choose the stance head on same-story data and save it (see `select_head`)."""
+    out = Path(cfg.train.output_dir)
+    atomic.refuse_existing(out, cfg.train.overwrite, "train.overwrite")
+    timer = Timer()
+    scorer = build_scorer(cfg)
+    fnc_X, fnc_y, counts = np.zeros((0, 0)), np.array([]), {}
+    data_sha = {}
+    if cfg.train.same_story.fnc_pairs:
+        bodies, pairs = fnc.load_fnc(cfg.paths.datasets)
+        split = load_split(cfg, bodies)
+        train_pairs = stratified_sample([p for p in pairs if split[p.body_id] == "train"],
+                                        cfg.train.same_story.fnc_pairs, cfg.seed)
+        rows, texts, fnc_y = evidence_rows(train_pairs, bodies, cfg, scorer, timer, "fnc_train")
+        fnc_X = to_features(rows, texts)
+        counts["fnc_train_pairs"] = len(rows)
+        root = Path(cfg.paths.datasets) / "fnc1"
+        data_sha = {name: files.sha256_file(root / name) for name in ("train_bodies.csv", "train_stances.csv")}
+    story_rows, story_texts, story_y, groups, labelled = same_story_rows(cfg, scorer, timer)
+    story_X = to_features(story_rows, story_texts)
+    counts |= {"same_story_pairs": int(labelled.sum()), "hard_negatives": int((~labelled).sum()),
+               "events": len(set(groups))}
+    timer.lap("features_s")
+    best, scores, head = select_head(cfg, fnc_X, fnc_y, story_X, story_y, groups, labelled)
+    timer.lap("select_s")
+    sidecar = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "head": {"kind": type(head).__name__, "params": head.get_params(),
+                 **({"learned_thresholds": head.thresholds_} if hasattr(head, "thresholds_") else {})},
+        "selected": best, "selected_by": f"macro-F1, {cfg.train.same_story.folds}-fold event-grouped CV on "
+                                         f"{cfg.train.same_story.set}",
+        "selection": scores,
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "nli_model": scorer.identity,
+        "data_sha256": data_sha,
+        "counts": counts,
+        "timings": timer.timings,
+    }
+    save_head(head, out, sidecar, overwrite=cfg.train.overwrite)
+    print(markdown_table(["head", f"{cfg.train.same_story.set} CV macro-F1", "accuracy", "F1 agree", "F1 disagree",
+                          "F1 discuss", "F1 unrelated"],
+                         [[name, m["macro_f1"], m["accuracy"], *(m["per_class"][k]["f1"] for k in
+                                                                 ("agree", "disagree", "discuss", "unrelated"))]
+                          for name, m in scores.items()]))
+    print(f"\nselected {best}: the best {sidecar['selected_by']}; saved {out}; {counts}; timings {timer.timings}")
+    sidecar["tracking"] = {
+        "metrics": {f"train/{n.split(' ')[0]}_cv_macro_f1": m["macro_f1"] for n, m in scores.items()}
+        | {f"time/{k}": v for k, v in timer.timings.items() if k.endswith("_s")},
+        "artifacts": [out / "head.json"],
+        "tags": {"nli_model": scorer.identity, "selected": best}}
+    return sidecar
+
+
 def run(cfg: DictConfig) -> dict:
     quiet_libraries()
     set_seed(cfg.seed)
+    if cfg.train.get("select"):
+        return run_selected(cfg)
     out = Path(cfg.train.output_dir)
     atomic.refuse_existing(out, cfg.train.overwrite, "train.overwrite")
     timer = Timer()

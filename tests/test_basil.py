@@ -91,7 +91,8 @@ def _toy_set(tmp_path, labels: list[tuple[str, str, str]]):
     for a, day in (("e1_fox", "Monday"), ("e1_nyt", "Tuesday")):
         (tmp_path / "raw" / "e1" / f"{a}.txt").write_text(f"Title\n\nThe mayor opened the bridge on {day}.\n")
     (tmp_path / "split.csv").write_text("event,split,date,title\ne1,dev,2014-01-01,toy\n")
-    (tmp_path / "claims.jsonl").write_text(json.dumps({"id": "e1_c01", "event": "e1", "text": "A bridge opened."}) + "\n")
+    claim = {"id": "e1_c01", "event": "e1", "text": "A bridge opened."}
+    (tmp_path / "claims.jsonl").write_text(json.dumps(claim) + "\n")
     with open(tmp_path / "labels.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["event", "claim_id", "article_id", "label", "evidence", "note"])

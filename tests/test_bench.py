@@ -35,6 +35,7 @@ def test_bench_writes_its_keys(cfg_factory, tmp_path, tiny_nli_model):
                       "bench.nli_pairs=16", "bench.measure_rss=false", f"stance.path={tmp_path / 'no-head'}",
                       f"data.articles={tmp_path / 'seeds'}", f"data.claims={tmp_path / 'seeds' / 'claims.jsonl'}",
                       f"data.stance_labels={tmp_path / 'seeds' / 'labels.csv'}",
+                      f"bench.compare_models=[{tiny_nli_model}]", "bench.model_pairs=8",
                       config_name="bench")
     result = bench.run(cfg)
     saved = json.loads((tmp_path / "reports" / "bench" / "bench.json").read_text())
@@ -47,6 +48,8 @@ def test_bench_writes_its_keys(cfg_factory, tmp_path, tiny_nli_model):
     assert saved["workload"]["fnc_dev_pairs"] == 8 and saved["workload"]["seed_pairs"] == 2 * 2
     assert saved["nli_calls"]["naive"] > saved["nli_calls"]["ours"]
     assert saved["backends"]["torch_fp32"]["argmax_agreement_vs_fp32"] == 1.0
+    assert saved["models"][tiny_nli_model.name]["pairs_per_s"] > 0
+    assert all(0 < v["flops_utilisation"] <= 1 for v in saved["backends"].values())
 
 
 def test_peak_rss_is_the_probes_own_not_this_process():
@@ -86,3 +89,18 @@ def test_rss_probe_runs_infer_cold_with_the_bench_overrides(cfg_factory, tmp_pat
     assert given["cache.embeddings"] == str(bench_dir / "rss_embeddings.sqlite")  # a cold cache: the encoder loads
     assert given["cache.path"] == str(bench_dir / "rss_cache.sqlite")
     assert not (bench_dir / "rss_embeddings.sqlite").exists()
+
+
+@pytest.mark.parametrize(("flags", "dtype", "per_cycle"), [
+    ("fpu avx2 avx512f avx512_bf16 amx_bf16 amx_int8", "bf16", 1024),
+    ("fpu avx2 avx512f avx512_bf16", "bf16", 128),
+    ("fpu avx2 avx512f", "fp32", 64),
+    ("fpu avx2", "fp32", 32),
+    ("fpu avx2 avx512f avx512_vnni", "int8", 256),
+])
+def test_peak_flops_counts_both_fma_units_and_amx(flags, dtype, per_cycle, monkeypatch):
+    from pipeline import bench
+
+    monkeypatch.setattr(bench, "_max_ghz", lambda cpuinfo: 2.0)
+    peak, how = bench.peak_flops(dtype, cpuinfo=f"processor\t: 0\nflags\t\t: {flags}\n", cores=2)
+    assert peak == 2 * 2.0e9 * per_cycle and f"{per_cycle} {dtype}" in how

@@ -38,7 +38,8 @@ def test_infer_contract_on_seeds_with_real_model(seeds_run):
     outlets = {s["article_id"]: s["outlet"] for s in stances}
     assert outlets["002_993702d3d5059404"] == "Bloomberg" and outlets["000_1123f819bbea0a3e"] == "000_1123f819bbea0a3e"
     for s in stances:
-        assert set(s) == {"claim_id", "article_id", "outlet", "label", "scores", "evidence"}
+        assert set(s) == {"claim_id", "article_id", "outlet", "label", "scores", "uncertain", "evidence"}
+        assert s["uncertain"] == (max(s["scores"].values()) < 0.5)
         assert s["label"] in STANCE_LABELS and s["label"] == max(s["scores"], key=s["scores"].get)
         assert 1 <= len(s["evidence"]) <= 3
         for e in s["evidence"]:
@@ -70,7 +71,7 @@ def test_real_model_keeps_gold_answers_it_had(seeds_run):
 def test_eval_job_on_seeds(cfg_factory):
     from pipeline import evaluate
 
-    metrics = evaluate.run(cfg_factory("tracking.enabled=false", "stance=rule"))
+    metrics = evaluate.run(cfg_factory("tracking.enabled=false", "stance=rule", "eval.sets=[seeds]"))
     seg = metrics["segmentation"]
     assert seg["boilerplate_claims"] == 0, seg["boilerplate_examples"]
     assert seg["recall"] >= 0.9

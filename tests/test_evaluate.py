@@ -123,3 +123,23 @@ def test_the_trained_heads_fnc_dev_numbers_come_from_its_sidecar():
     assert numbers["fnc_score"] == dev["fnc_relative_score"] and numbers["f1_disagree"] == 1.0
     assert set(numbers) == {"fnc_score", "macro_f1", "accuracy", "f1_agree", "f1_disagree", "f1_discuss",
                             "f1_unrelated"}
+
+
+def test_grouping_metrics_b_cubed_by_hand():
+    from pipeline.measure.metrics import grouping_metrics
+
+    gold = [{"article_id": "a", "sentence": "Trump said Russia is not helping.", "group": "g1"},
+            {"article_id": "b", "sentence": "Russia is not helping us, Trump said.", "group": "g1"},
+            {"article_id": "a", "sentence": "Kim refused to meet the envoy.", "group": "g2"},
+            {"article_id": "b", "sentence": "The envoy left Pyongyang on Friday.", "group": "g3"}]
+    # one cluster merges g1's two sentences correctly; the other wrongly merges g2 and g3
+    clusters = [[("a", "Trump said Russia is not helping."), ("b", "Russia is not helping us, Trump said.")],
+                [("a", "Kim refused to meet the envoy."), ("b", "The envoy left Pyongyang on Friday.")]]
+    m = grouping_metrics(clusters, gold)
+    # precision: g1 items 1, 1; g2/g3 items 1/2, 1/2 -> 0.75; recall: all 1
+    assert (m["b3_precision"], m["b3_recall"], m["items"], m["gold_groups"], m["predicted_groups"]) == \
+        (0.75, 1.0, 4, 3, 2)
+    assert m["b3_f1"] == round(2 * 0.75 / 1.75, 4)
+    singletons = grouping_metrics([[x] for c in clusters for x in c], gold)
+    assert singletons["b3_precision"] == 1.0 and singletons["b3_recall"] == 0.75
+    assert grouping_metrics(clusters, [{"article_id": "a", "sentence": "x"}]) is None  # no gold groups

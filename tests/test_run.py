@@ -11,7 +11,7 @@ from pipeline import infer
 from pipeline.core.records import STANCE_LABELS, CanonicalClaim, PipelineError
 from pipeline.predict import predict
 
-STANCE_KEYS = {"claim_id", "article_id", "outlet", "label", "scores", "evidence"}
+STANCE_KEYS = {"claim_id", "article_id", "outlet", "label", "scores", "uncertain", "evidence"}
 EVIDENCE_KEYS = {"sentence", "entailment", "neutral", "contradiction"}
 
 

@@ -22,6 +22,7 @@ def _features(similarity: float, entailment: float, contradiction: float) -> lis
         "mean_contradiction": contradiction,
         "entailment_of_best": entailment,
         "contradiction_of_best": contradiction,
+        "similarity_of_max_contradiction": similarity,
     }
     return [values.get(name, 0.0) for name in FEATURES]
 
@@ -97,6 +98,51 @@ def head() -> RuleStance:
 @pytest.mark.parametrize("label", list(CASES))
 def test_rule_labels(head, label):
     assert head.predict(np.array([CASES[label]])).tolist() == [label]
+
+
+def _pair(claim: str, *evidence: Evidence, source_text: str = "") -> StancePair:
+    return StancePair("k1", claim, "a1", "Reuters", max(e.similarity for e in evidence), tuple(evidence), source_text)
+
+
+def test_a_sentence_that_states_the_claim_outweighs_an_unrelated_contradiction(head):
+    """The seeds' k006 case: four outlets print "Russia is not helping us at all with North Korea" almost
+    verbatim; another sentence of the article reads as a contradiction. The article agrees."""
+    claim = "Russia is not helping us at all with North Korea."
+    verbatim = Evidence("\u201cRussia is not helping us at all with North Korea,\u201d Trump said.", 4, 0.93,
+                        entailment=0.95, neutral=0.03, contradiction=0.02)
+    elsewhere = Evidence("China is helping us with North Korea, Trump said.", 9, 0.62, entailment=0.01,
+                         neutral=0.04, contradiction=0.95)
+    X = to_features([_pair(claim, verbatim, elsewhere)])
+    assert head.predict(X).tolist() == ["agree"]
+    # without the stating sentence, a close contradiction does make it disagree
+    assert head.predict(to_features([_pair(claim, elsewhere)])).tolist() == ["disagree"]
+
+
+def test_a_contradiction_from_a_sentence_about_another_subject_is_not_a_disagreement(head):
+    claim = "The mayor opened the new bridge on Monday."
+    near = Evidence("The mayor opened the new bridge on Monday, officials said.", 0, 0.8, 0.1, 0.2, 0.7)
+    far = Evidence("The weather was bad all week in the region.", 3, 0.3, 0.02, 0.08, 0.9)
+    X = to_features([_pair(claim, near, far)])
+    assert X[0, FEATURES.index("similarity_of_max_contradiction")] == pytest.approx(0.3)
+    assert head.predict(X).tolist() != ["disagree"]
+
+
+def test_an_allegation_is_discuss_for_a_bare_claim_and_agree_for_the_attributed_one(head):
+    sentence = Evidence("Russian tankers allegedly transferred oil to North Korean ships.", 2, 0.85, 0.9, 0.08, 0.02)
+    bare = to_features([_pair("Russian tankers transferred oil to North Korean ships.", sentence)])
+    said = to_features([_pair("Security sources said Russian tankers transferred oil.", sentence)])
+    assert head.predict(bare).tolist() == ["discuss"]
+    assert head.predict(said).tolist() == ["agree"]
+
+
+def test_a_claims_own_source_article_agrees_or_discusses_when_hedged_never_disagrees(head):
+    contradicting = Evidence("Nothing of the sort happened, the ministry said.", 1, 0.7, 0.01, 0.04, 0.95)
+    plain = to_features([_pair("The ministry confirmed the talks.", contradicting,
+                               source_text="The ministry confirmed the talks on Monday.")])
+    hedged = to_features([_pair("The ministry confirmed the talks.", contradicting,
+                                source_text="The ministry reportedly confirmed the talks.")])
+    assert head.predict(plain).tolist() == ["agree"]
+    assert head.predict(hedged).tolist() == ["discuss"]
 
 
 def test_rule_discuss_when_both_scores_are_below_threshold(head):

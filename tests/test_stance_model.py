@@ -96,7 +96,7 @@ def test_train_finetuned_saves_a_model_that_eval_and_infer_load(cfg_factory, tmp
     out = tmp_path / "head"
     overrides = [f"paths.datasets={tmp_path / 'datasets'}", f"train.split_file={tmp_path / 'split.csv'}",
                  f"train.output_dir={out}", f"model.name={tiny_nli_model}", "stance=finetuned", "stance.max_steps=3",
-                 "stance.batch_size=8"]
+                 "stance.batch_size=8", "train.select=false"]
     result = train.run(cfg_factory(*overrides, config_name="train"))
     sidecar = json.loads((out / "head.json").read_text())
     assert sidecar["head"]["kind"] == "FinetunedStance" and sidecar["head"]["training"]["steps"] == 3

@@ -65,7 +65,7 @@ def test_train_fits_saves_and_is_used_by_default(cfg_factory, tmp_path, tiny_nli
     out = tmp_path / "head"
     cfg = cfg_factory(f"paths.datasets={tmp_path / 'datasets'}", f"train.split_file={tmp_path / 'split.csv'}",
                       f"train.output_dir={out}", f"model.name={tiny_nli_model}", "stance=gbm", "stance.max_iter=20",
-                      config_name="train")
+                      "train.select=false", config_name="train")
     result = train.run(cfg)
     split = fnc.read_split(tmp_path / "split.csv")
     assert sum(v == "dev" for v in split.values()) == 4
@@ -108,3 +108,25 @@ def test_stance_head_fit_clone_fit(kind):
     again = clone(head).fit(X, y)
     assert again.get_params() == head.get_params()
     assert list(head.classes_) == list(STANCE_LABELS)
+
+
+def test_head_selection_picks_the_best_head_by_event_grouped_cv():
+    """A toy same-story set whose label is carried by a feature the rule does not read (jaccard): the learned
+    head wins the event-grouped CV and is the one returned, refitted."""
+    from omegaconf import OmegaConf
+
+    rng = np.random.default_rng(0)
+    n = 240
+    X = np.zeros((n, len(FEATURES)))
+    y = np.array(STANCE_LABELS)[rng.integers(0, 4, size=n)]
+    X[:, FEATURES.index("jaccard")] = [STANCE_LABELS.index(label) for label in y]
+    X[:, FEATURES.index("similarity")] = rng.uniform(0, 1, size=n)
+    groups = np.array([f"e{i % 6}" for i in range(n)])
+    cfg = OmegaConf.create({"train": {"same_story": {"folds": 3}, "candidates": {
+        "rule": {"_target_": "pipeline.stages.stance.rule.RuleStance"},
+        "logreg": {"_target_": "pipeline.stages.stance.rule.StanceHead", "kind": "logreg"}}}})
+    best, scores, head = train.select_head(cfg, np.zeros((0, len(FEATURES))), np.array([]), X, y, groups,
+                                           np.ones(n, dtype=bool))
+    assert best == "logreg" and scores["logreg"]["macro_f1"] > scores["rule"]["macro_f1"] + 0.3
+    assert set(scores) == {"rule", "logreg", "rule (untrained default)"}
+    assert (head.predict(X) == y).mean() > 0.9

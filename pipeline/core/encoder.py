@@ -22,7 +22,13 @@ def bundled_encoder_path() -> str:
 
 
 def resolve_encoder(name: str | None) -> str:
-    return bundled_encoder_path() if name in (None, "", BUNDLED) else str(name)
+    """The bundled MiniLM for null / `bundled:...`; `mpnet` (all-mpnet-base-v2, assembled by `make setup`); else a
+    local path or hub id as given."""
+    from pipeline.core.basemodels import ALIASES, resolve_base
+
+    if name in (None, "", BUNDLED):
+        return bundled_encoder_path()
+    return resolve_base(name) if str(name) in ALIASES else str(name)
 
 
 @lru_cache(maxsize=2)

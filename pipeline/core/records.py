@@ -99,6 +99,7 @@ class StancePair:
     outlet: str
     similarity: float  # claim-article embedding similarity (max over sentences)
     evidence: tuple[Evidence, ...] = field(default_factory=tuple)
+    source_text: str = ""  # with extracted claims: the claim's own sentence in this article ("" if not a source)
 
 
 @dataclass(frozen=True)
@@ -109,3 +110,4 @@ class StancePrediction:
     label: str
     scores: dict[str, float]
     evidence: tuple[Evidence, ...] = ()
+    uncertain: bool = False  # the label's probability is below `uncertain_below`: show it as a weak call

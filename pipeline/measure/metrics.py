@@ -134,3 +134,75 @@ def bootstrap_intervals(gold: Sequence[str], pred: Sequence[str], groups: Sequen
     tail = (1 - level) / 2 * 100
     return {k: [round(float(np.percentile(v, tail)), 4), round(float(np.percentile(v, 100 - tail)), 4)]
             for k, v in stats.items()}
+
+
+def calibration_error(gold: Sequence[str], probs, bins: int = 10) -> dict:
+    """Top-label expected calibration error: pairs binned by the probability of the predicted label; the gap
+    between that confidence and the share of right labels in each bin, weighted by the bin's size. Also the
+    reliability rows (bin, pairs, mean confidence, accuracy) for a plot."""
+    import numpy as np
+
+    probs = np.asarray(probs, dtype=float)
+    if len(gold) == 0:
+        return {"ece": None, "bins": []}
+    conf = probs.max(axis=1)
+    right = np.array([STANCE_LABELS[i] == g for i, g in zip(probs.argmax(axis=1), gold)], dtype=float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
+    ece, rows = 0.0, []
+    for b in range(bins):
+        mask = which == b
+        if not mask.any():
+            continue
+        gap = abs(conf[mask].mean() - right[mask].mean())
+        ece += mask.mean() * gap
+        rows.append([round(float(edges[b]), 2), int(mask.sum()), round(float(conf[mask].mean()), 4),
+                     round(float(right[mask].mean()), 4)])
+    return {"ece": round(float(ece), 4), "bins": rows}
+
+
+def grouping_metrics(clusters: Sequence[Sequence[tuple[str, str]]], gold_rows: Sequence[dict],
+                     jaccard: float = 0.8) -> dict | None:
+    """B-cubed precision / recall / F1 of claim grouping against gold claim groups.
+
+    `clusters`: the canonical claims, each as its sources' (article_id, sentence). `gold_rows`: {article_id,
+    sentence, group}. Items are the gold sentences that extraction found (a source matching the gold sentence in
+    the same article, token Jaccard >= `jaccard`); each item's predicted cluster is the canonical claim of that
+    source. For an item, precision is the share of its predicted cluster that shares its gold group, recall the
+    share of its gold group (among found items) that shares its predicted cluster; both are averaged over items.
+    None when the gold rows have no groups.
+    """
+    rows = [r for r in gold_rows if r.get("group")]
+    if not rows:
+        return None
+    by_article: dict[str, list[tuple[int, str]]] = {}
+    for i, r in enumerate(rows):
+        by_article.setdefault(r["article_id"], []).append((i, _norm(r["sentence"])))
+    pred_of: dict[int, int] = {}
+    for k, sources in enumerate(clusters):
+        for article_id, text in sources:
+            t = _norm(text)
+            hit = next((i for i, g in by_article.get(article_id, []) if i not in pred_of and _matches(g, t, jaccard)),
+                       None)
+            if hit is not None:
+                pred_of[hit] = k
+    items = sorted(pred_of)
+    if not items:
+        return {"b3_precision": 0.0, "b3_recall": 0.0, "b3_f1": 0.0, "items": 0, "gold_groups": len({r["group"]
+                for r in rows}), "predicted_groups": 0}
+    gold_of = {i: rows[i]["group"] for i in items}
+    precision = recall = 0.0
+    for i in items:
+        same_pred = [j for j in items if pred_of[j] == pred_of[i]]
+        same_gold = [j for j in items if gold_of[j] == gold_of[i]]
+        both = sum(gold_of[j] == gold_of[i] for j in same_pred)
+        precision += both / len(same_pred)
+        recall += both / len(same_gold)
+    p, r = precision / len(items), recall / len(items)
+    multi = {g for g in {r["group"] for r in rows}
+             if len({x["article_id"] for x in rows if x["group"] == g}) > 1}
+    return {"b3_precision": round(p, 4), "b3_recall": round(r, 4), "b3_f1": round(2 * p * r / max(p + r, 1e-12), 4),
+            "items": len(items), "gold_sentences": len(rows),
+            "gold_groups": len({r["group"] for r in rows}), "gold_multi_outlet_groups": len(multi),
+            "gold_groups_found": len({gold_of[i] for i in items}),
+            "predicted_groups": len({pred_of[i] for i in items})}

@@ -25,6 +25,9 @@ def build_pairs(claims: Sequence[CanonicalClaim], claim_emb: np.ndarray, article
     pairs = []
     for ci, claim in enumerate(claims):
         wanted = set(claim.article_ids) if claim.article_ids is not None else None
+        own = {}  # article -> the claim's source sentence there (extracted claims know where they come from)
+        for src in claim.sources:
+            own.setdefault(src.article_id, src.text)
         for article in articles:
             if wanted is not None and article.article_id not in wanted:
                 continue
@@ -36,7 +39,7 @@ def build_pairs(claims: Sequence[CanonicalClaim], claim_emb: np.ndarray, article
             top = np.argsort(-sims, kind="stable")[:top_k]
             evidence = tuple(Evidence(sents[i].text, sents[i].index, round(float(sims[i]), 4)) for i in top)
             pairs.append(StancePair(claim.claim_id, claim.text, article.article_id, article.outlet,
-                                    round(float(sims[top[0]]), 4), evidence))
+                                    round(float(sims[top[0]]), 4), evidence, own.get(article.article_id, "")))
     return pairs
 
 

@@ -33,6 +33,11 @@ FEATURES: tuple[str, ...] = (
     "article_hedge_rate",
     "claim_hedged",          # the claim itself hedges or asks ("reportedly", "?")
     "tfidf_cosine",          # TF-IDF cosine, claim vs whole article (idf from the articles of the same call)
+    "similarity_of_max_contradiction",  # how close to the claim the most contradicting sentence is
+    "entailing_hedged",      # the most entailing sentence reports it as an allegation ("reportedly", "alleged")
+    "claim_attributed",      # the claim is itself a report of speech ("X said ...", "X accused ...")
+    "is_source",             # the claim was extracted from this article (its own sentence is here)
+    "source_hedged",         # ... and that sentence reports it as an allegation
 )
 
 REFUTE = {"fake", "false", "hoax", "deny", "denies", "denied", "debunk", "debunked", "not", "no", "never", "fraud",
@@ -43,6 +48,15 @@ HEDGE = {"reportedly", "allegedly", "alleged", "claim", "claims", "claimed", "ma
          "appears", "seems", "rumored", "rumoured", "purportedly", "speculation", "unclear", "whether"}
 ATTRIBUTION = {"said", "says", "told", "according", "reported", "reports", "stated", "announced", "confirmed",
                "claimed", "insisted", "added", "tweeted", "wrote"}
+# an article that only reports the claim as someone's allegation or an unconfirmed report (label guide: discuss)
+ALLEGATION = {"reportedly", "allegedly", "alleged", "alleges", "allege", "allegation", "allegations", "purportedly",
+              "unconfirmed", "unverified", "rumored", "rumoured", "lawsuit", "accused", "accuses", "accusing",
+              "suspected"}
+SPEECH = {"said", "says", "say", "told", "tells", "accused", "accuses", "argued", "argues", "claimed", "claims",
+          "announced", "announces", "called", "calls", "denied", "denies", "insisted", "insists", "wrote", "writes",
+          "suggested", "suggests", "stated", "states", "admitted", "admits", "reported", "reports", "tweeted",
+          "declined", "refused", "confirmed", "confirms", "acknowledged", "praised", "criticized", "criticised",
+          "warned", "urged", "promised", "vowed", "blamed", "asked", "demanded", "defended", "apologized"}
 STOP = {"the", "a", "an", "of", "to", "in", "on", "for", "and", "or", "is", "are", "was", "were", "be", "been",
         "it", "its", "that", "this", "with", "as", "at", "by", "from", "has", "have", "had", "he", "she", "they",
         "his", "her", "their", "will", "would", "s", "t"}
@@ -84,9 +98,15 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
                 refute_cues=np.mean([_cue_rate(t, REFUTE) for t in ev_tokens]),
                 hedge_cues=np.mean([_cue_rate(t, HEDGE) for t in ev_tokens]),
                 attribution_cues=np.mean([_cue_rate(t, ATTRIBUTION) for t in ev_tokens]),
+                similarity_of_max_contradiction=sims[int(con.argmax())],
+                entailing_hedged=float(bool(set(ev_tokens[int(ent.argmax())]) & ALLEGATION)),
             )
         claim_tokens = _tokens(pair.claim_text)
         row["claim_hedged"] = float("?" in pair.claim_text or bool(set(claim_tokens) & HEDGE))
+        row["claim_attributed"] = float(bool(set(claim_tokens) & SPEECH))
+        if pair.source_text:
+            row["is_source"] = 1.0
+            row["source_hedged"] = float(bool(set(_tokens(pair.source_text)) & ALLEGATION))
         if article_texts and pair.article_id in article_texts:
             if pair.article_id not in article_tokens:
                 article_tokens[pair.article_id] = _tokens(article_texts[pair.article_id])

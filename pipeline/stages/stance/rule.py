@@ -3,15 +3,22 @@
 `RuleStance` is the documented rule, used until a head is trained (`make train`). `StanceHead` is the learned
 head. Both follow the scikit-learn estimator contract, so either can stand in for the other.
 
-The rule, per (claim, article), with s = best claim-sentence similarity, e / c = best evidence entailment /
-contradiction, and sig(x) = 1 / (1 + exp(-x / temperature)):
-1. related = sig(s - unrelated_similarity): how likely the article is about the claim at all.
-2. close = sig(s - discuss_similarity): how likely the article speaks of the claim's very subject.
-3. agree gets e if e >= agree_threshold; disagree gets c x close if c >= disagree_threshold (scaled so e + c <= 1):
-   a contradiction only counts from a sentence about the same thing (NLI models call a loosely related sentence
-   "contradiction" readily).
-4. The undecided rest is discuss in proportion `close` (near the claim, not settling it), otherwise unrelated.
-5. Scores are those shares times `related`, plus 1 - related on unrelated; the label is the highest score.
+The rule, per (claim, article), follows the label definitions of `data/labels/README.md`. With s = best
+claim-sentence similarity, e = best evidence entailment, c = best evidence contradiction, s_c = similarity of the
+sentence that gives c, and sig(x) = 1 / (1 + exp(-x / temperature)):
+1. related = sig(s - unrelated_similarity): how likely the article deals with the claim at all.
+2. close = sig(s - discuss_similarity): how likely it speaks of the claim's very subject.
+3. agree gets e if e >= agree_threshold: a sentence that states the claim. When that sentence only reports the
+   claim as an allegation ("reportedly", "alleged", "accused", a lawsuit) and the claim is not itself a report of
+   speech ("X said ..."), the article reports an allegation: that share goes to discuss instead.
+4. disagree gets c x sig(s_c - discuss_similarity) if c >= disagree_threshold and no sentence states the claim:
+   a contradiction counts only from a sentence about the same subject (NLI models call a loosely related sentence
+   "contradiction" readily), and it never outweighs a sentence that states the claim, since the article then
+   says the claim and at most adds a detail that does not fit.
+5. The undecided rest is discuss in proportion `close` (near the claim, not settling it), otherwise unrelated.
+6. Scores are those shares times `related`, plus 1 - related on unrelated; the label is the highest score.
+7. With extracted claims the claim's own source articles are known: there the claim's sentence states it, so the
+   article agrees (or discusses, when that sentence is hedged as in 3); a source article never disagrees.
 
 `fit(X, y)` with labels picks the four thresholds by grid search (GRID plus the configured values) for the best
 macro-F1 on (X, y), e.g. FNC-1 train (`make train ARGS="stance=rule"`); `fit()` without labels keeps the configured
@@ -45,16 +52,23 @@ def _sig(x: np.ndarray, temperature: float) -> np.ndarray:
 
 def rule_proba(X: np.ndarray, unrelated_similarity: float, discuss_similarity: float, agree_threshold: float,
                disagree_threshold: float, temperature: float) -> np.ndarray:
-    sim = X[:, _COL["similarity"]]
-    e, c = X[:, _COL["max_entailment"]], X[:, _COL["max_contradiction"]]
+    col = lambda name: X[:, _COL[name]]  # noqa: E731
+    sim, e, c = col("similarity"), col("max_entailment"), col("max_contradiction")
     related = _sig(sim - unrelated_similarity, temperature)
     close = _sig(sim - discuss_similarity, temperature)
+    close_c = _sig(col("similarity_of_max_contradiction") - discuss_similarity, temperature)
+    states = e >= agree_threshold
+    allegation = col("entailing_hedged") * (1.0 - col("claim_attributed"))
     total = np.maximum(e + c, 1.0)
-    agree = np.where(e >= agree_threshold, e / total, 0.0)
-    disagree = np.where(c >= disagree_threshold, c / total, 0.0) * close
-    rest = np.clip(1.0 - agree - disagree, 0.0, 1.0)
-    probs = np.stack([agree * related, disagree * related, rest * close * related,
+    stated = np.where(states, e / total, 0.0)
+    agree, reported = stated * (1.0 - allegation), stated * allegation
+    disagree = np.where((c >= disagree_threshold) & ~states, c / total, 0.0) * close_c
+    rest = np.clip(1.0 - stated - disagree, 0.0, 1.0)
+    probs = np.stack([agree * related, disagree * related, (reported + rest * close) * related,
                       1.0 - related + rest * (1.0 - close) * related], axis=1)
+    source = col("is_source") > 0  # the claim's own article: its sentence states the claim (7.)
+    hedged = col("source_hedged") > 0
+    probs[source] = np.where(hedged[source, None], [[0.1, 0.0, 0.9, 0.0]], [[0.9, 0.0, 0.1, 0.0]])
     return probs / probs.sum(axis=1, keepdims=True)
 
 
