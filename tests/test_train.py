@@ -130,3 +130,25 @@ def test_head_selection_picks_the_best_head_by_event_grouped_cv():
     assert best == "logreg" and scores["logreg"]["macro_f1"] > scores["rule"]["macro_f1"] + 0.3
     assert set(scores) == {"rule", "logreg", "rule (untrained default)"}
     assert (head.predict(X) == y).mean() > 0.9
+
+
+def test_make_train_selects_on_same_story_data_and_saves_the_winner(cfg_factory, tmp_path, tiny_nli_model):
+    """The default `make train`: FNC-1 sample + basil-dev (with hard negatives), heads compared by event-grouped CV
+    on basil-dev, the best saved with the comparison in its sidecar; basil-test is refused as training data."""
+    write_fnc(tmp_path / "datasets")
+    out = tmp_path / "head"
+    base = [f"paths.datasets={tmp_path / 'datasets'}", f"train.split_file={tmp_path / 'split.csv'}",
+            f"train.output_dir={out}", f"model.name={tiny_nli_model}", "train.same_story.fnc_pairs=32",
+            "train.candidates.gbm.max_iter=10"]
+    result = train.run(cfg_factory(*base, config_name="train"))
+    sidecar = json.loads((out / "head.json").read_text())
+    assert sidecar["selected"] in ("rule", "logreg", "gbm") and result["selected"] == sidecar["selected"]
+    assert set(sidecar["selection"]) == {"rule", "logreg", "gbm", "rule (untrained default)"}
+    best = sidecar["selection"][sidecar["selected"]]["macro_f1"]
+    assert best == max(sidecar["selection"][k]["macro_f1"] for k in ("rule", "logreg", "gbm"))
+    assert sidecar["counts"]["same_story_pairs"] == 288 and sidecar["counts"]["hard_negatives"] == 96
+    assert sidecar["counts"]["events"] == 8 and sidecar["counts"]["fnc_train_pairs"] == 32
+    head, info = load_head(cfg_factory(f"stance.path={out}"))
+    assert info["path"] == str(out)
+    with pytest.raises(PipelineError, match="reporting only"):
+        train.run(cfg_factory(*base, "train.same_story.set=basil-test", "train.overwrite=true", config_name="train"))
