@@ -188,6 +188,7 @@ def test_get_params_returns_constructor_args():
         "temperature": 0.1,
         "agree_threshold": 0.6,
         "disagree_threshold": 0.7,
+        "contradiction_similarity": 0.4,
     }
     assert RuleStance(**params).get_params() == params
     assert RuleStance().get_params() == {
@@ -196,6 +197,7 @@ def test_get_params_returns_constructor_args():
         "temperature": 0.05,
         "agree_threshold": 0.5,
         "disagree_threshold": 0.5,
+        "contradiction_similarity": 0.6,
     }
 
 

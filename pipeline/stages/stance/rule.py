@@ -11,7 +11,7 @@ sentence that gives c, and sig(x) = 1 / (1 + exp(-x / temperature)):
 3. agree gets e if e >= agree_threshold: a sentence that states the claim. When that sentence only reports the
    claim as an allegation ("reportedly", "alleged", "accused", a lawsuit) and the claim is not itself a report of
    speech ("X said ..."), the article reports an allegation: that share goes to discuss instead.
-4. disagree gets c x sig(s_c - discuss_similarity) if c >= disagree_threshold and no sentence states the claim:
+4. disagree gets c x sig(s_c - contradiction_similarity) if c >= disagree_threshold and no sentence states the claim:
    a contradiction counts only from a sentence about the same subject (NLI models call a loosely related sentence
    "contradiction" readily), and it never outweighs a sentence that states the claim, since the article then
    says the claim and at most adds a detail that does not fit.
@@ -20,7 +20,7 @@ sentence that gives c, and sig(x) = 1 / (1 + exp(-x / temperature)):
 7. With extracted claims the claim's own source articles are known: there the claim's sentence states it, so the
    article agrees (or discusses, when that sentence is hedged as in 3); a source article never disagrees.
 
-`fit(X, y)` with labels picks the four thresholds by grid search (GRID plus the configured values) for the best
+`fit(X, y)` with labels picks the five thresholds by grid search (GRID plus the configured values) for the best
 macro-F1 on (X, y), e.g. FNC-1 train (`make train ARGS="stance=rule"`); `fit()` without labels keeps the configured
 values.
 """
@@ -37,12 +37,14 @@ from pipeline.core.records import STANCE_LABELS
 from pipeline.stages.stance.features import FEATURES
 
 _COL = {name: i for i, name in enumerate(FEATURES)}
-_THRESHOLDS = ("unrelated_similarity", "discuss_similarity", "agree_threshold", "disagree_threshold")
+_THRESHOLDS = ("unrelated_similarity", "discuss_similarity", "agree_threshold", "disagree_threshold",
+               "contradiction_similarity")
 GRID = {
-    "unrelated_similarity": np.round(np.arange(0.10, 0.65, 0.05), 2),
-    "discuss_similarity": np.round(np.arange(0.30, 0.95, 0.05), 2),
+    "unrelated_similarity": np.round(np.arange(0.10, 0.65, 0.10), 2),
+    "discuss_similarity": np.round(np.arange(0.30, 0.95, 0.10), 2),
     "agree_threshold": np.round(np.arange(0.3, 0.95, 0.1), 2),
     "disagree_threshold": np.round(np.arange(0.3, 0.95, 0.1), 2),
+    "contradiction_similarity": np.round(np.arange(0.3, 0.65, 0.1), 2),
 }
 
 
@@ -51,12 +53,12 @@ def _sig(x: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def rule_proba(X: np.ndarray, unrelated_similarity: float, discuss_similarity: float, agree_threshold: float,
-               disagree_threshold: float, temperature: float) -> np.ndarray:
+               disagree_threshold: float, temperature: float, contradiction_similarity: float = 0.6) -> np.ndarray:
     col = lambda name: X[:, _COL[name]]  # noqa: E731
     sim, e, c = col("similarity"), col("max_entailment"), col("max_contradiction")
     related = _sig(sim - unrelated_similarity, temperature)
     close = _sig(sim - discuss_similarity, temperature)
-    close_c = _sig(col("similarity_of_max_contradiction") - discuss_similarity, temperature)
+    close_c = _sig(col("similarity_of_max_contradiction") - contradiction_similarity, temperature)
     states = e >= agree_threshold
     allegation = col("entailing_hedged") * (1.0 - col("claim_attributed"))
     total = np.maximum(e + c, 1.0)
@@ -81,8 +83,10 @@ def _macro_f1(gold: np.ndarray, pred: np.ndarray, k: int) -> float:
 
 class RuleStance(ClassifierMixin, BaseEstimator):
     def __init__(self, unrelated_similarity: float = 0.35, discuss_similarity: float = 0.6,
-                 agree_threshold: float = 0.5, disagree_threshold: float = 0.5, temperature: float = 0.05):
+                 agree_threshold: float = 0.5, disagree_threshold: float = 0.5, temperature: float = 0.05,
+                 contradiction_similarity: float = 0.6):
         self.unrelated_similarity = unrelated_similarity
+        self.contradiction_similarity = contradiction_similarity
         self.discuss_similarity = discuss_similarity
         self.agree_threshold = agree_threshold
         self.disagree_threshold = disagree_threshold
