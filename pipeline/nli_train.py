@@ -100,7 +100,8 @@ def train(model, tokenizer, pools: dict[str, list[NliPair]], mix: dict[str, floa
                       warmup_ratio=cfg.warmup_ratio, pad_id=tokenizer.pad_token_id, device=device,
                       autocast=use_autocast(cfg.autocast, device), max_steps=cfg.max_steps, on_epoch=on_epoch,
                       checkpoint_dir=Path(cfg.checkpoint_dir) / Path(cfg.output_dir).name,
-                      checkpoint_every=cfg.checkpoint_every, resume=cfg.resume)
+                      checkpoint_every=cfg.checkpoint_every, resume=cfg.resume,
+                      stop_after=cfg.get("stop_after"))
 
 
 def with_lora(model, lora: DictConfig, base_name: str):

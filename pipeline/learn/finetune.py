@@ -64,7 +64,8 @@ def train_loop(model, encoded: Sequence[tuple[list[int], list[int]]], labels: to
                warmup_ratio: float, pad_id: int, device: torch.device, autocast: bool,
                max_steps: int | None = None, class_weight: torch.Tensor | None = None,
                on_epoch: Callable[[int], dict] | None = None, desc: str = "train",
-               checkpoint_dir: str | Path | None = None, checkpoint_every: int = 0, resume: bool = False) -> dict:
+               checkpoint_dir: str | Path | None = None, checkpoint_every: int = 0, resume: bool = False,
+               stop_after: int | None = None) -> dict:
     """Fine-tune `model` in place with AdamW and a linear warm-up/decay schedule.
 
     Args:
@@ -79,6 +80,8 @@ def train_loop(model, encoded: Sequence[tuple[list[int], list[int]]], labels: to
         resume: continue from `checkpoint_dir/last.pt` when it exists. The batches are fixed by `plans`, so a
             resumed run takes exactly the steps the uninterrupted run would have; a checkpoint of another plan
             or learning rate is refused.
+        stop_after: stop after this many steps although the schedule (and the plan) is for `max_steps`: a run cut
+            short for time that a resumed run can later complete.
     """
     from transformers import get_linear_schedule_with_warmup
 
@@ -127,13 +130,14 @@ def train_loop(model, encoded: Sequence[tuple[list[int], list[int]]], labels: to
     done_before = step  # steps already taken by an interrupted run
     bar = tqdm(total=total_steps, initial=step, desc=desc, unit="step", dynamic_ncols=True)
     position = 0  # steps planned so far, over epochs
+    stop = min(int(stop_after), total_steps) if stop_after else total_steps
     for epoch, plan in enumerate(plans, start=1):
         if position + len(plan) <= done_before and any(h["epoch"] == epoch for h in history):
             position += len(plan)
             continue  # this epoch finished (and was evaluated) before the interruption
         model.train()
         for rows in plan:
-            if step >= total_steps:
+            if step >= stop:
                 break
             position += 1
             if position <= done_before:
@@ -168,7 +172,7 @@ def train_loop(model, encoded: Sequence[tuple[list[int], list[int]]], labels: to
         history.append(entry)
         if ckpt is not None:
             save_checkpoint()
-        if step >= total_steps:
+        if step >= stop:
             break
     bar.close()
     seconds = elapsed + time.perf_counter() - started
