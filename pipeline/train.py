@@ -8,6 +8,7 @@ NLI model identity, dev metrics); the NLI scores land in the on-disk cache, so r
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -112,34 +113,47 @@ def same_story_rows(cfg, scorer, timer: Timer):
 
 def select_head(cfg, fnc_X: np.ndarray, fnc_y: np.ndarray, story_X: np.ndarray, story_y: np.ndarray,
                 groups: np.ndarray, labelled: np.ndarray) -> tuple[str, dict[str, dict], object]:
-    """Each candidate head is scored by event-grouped cross-validation on the same-story set: fitted on FNC-1 plus
-    the other events' rows (the rule: on the other events' rows only), it predicts the held-out events' labelled
-    pairs. The best macro-F1 wins and is refitted on everything. Returns (name, scores, fitted head)."""
+    """Each candidate head is scored by event-grouped cross-validation on the same-story set: fitted on the other
+    events' rows (learned heads also with the FNC-1 rows added, as `<name>+fnc`; the rule on same-story rows only),
+    it predicts the held-out events' labelled pairs. The configured rule, untrained, competes too. The best
+    macro-F1 wins and is refitted on everything. Returns (name, scores, fitted head)."""
     from sklearn.base import clone
     from sklearn.model_selection import GroupKFold
 
     candidates = {name: instantiate_unwrapped(node) for name, node in cfg.train.candidates.items()}
     scores: dict[str, dict] = {}
 
-    def fit(head, train_idx):
+    def fit(head, train_idx, with_fnc: bool):
         if isinstance(head, RuleStance):
             return clone(head).fit(story_X[train_idx], story_y[train_idx])
-        X = np.vstack([fnc_X, story_X[train_idx]]) if len(fnc_X) else story_X[train_idx]
-        y = np.concatenate([fnc_y, story_y[train_idx]]) if len(fnc_y) else story_y[train_idx]
+        X, y = story_X[train_idx], story_y[train_idx]
+        if with_fnc and len(fnc_X):
+            X, y = np.vstack([fnc_X, X]), np.concatenate([fnc_y, y])
         return clone(head).fit(X, y)
 
-    folds = GroupKFold(n_splits=cfg.train.same_story.folds)
+    # each learned head with and without the FNC-1 rows; the rule on same-story rows only
+    variants = {}
     for name, head in candidates.items():
+        variants[name] = (head, False)
+        if not isinstance(head, RuleStance) and len(fnc_X):
+            variants[f"{name}+fnc"] = (head, True)
+    folds = GroupKFold(n_splits=cfg.train.same_story.folds)
+    for name, (head, with_fnc) in variants.items():
         pred = np.empty(len(story_y), dtype=object)
         for train_idx, test_idx in folds.split(story_X, story_y, groups):
-            pred[test_idx] = fit(head, train_idx).predict(story_X[test_idx])
-        keep = labelled  # hard negatives are training data only; score the hand-labelled pairs
-        scores[name] = stance_metrics(list(story_y[keep]), list(pred[keep]))
+            pred[test_idx] = fit(head, train_idx, with_fnc).predict(story_X[test_idx])
+        # hard negatives are training data only; score the hand-labelled pairs
+        scores[name] = stance_metrics(list(story_y[labelled]), list(pred[labelled]))
     untrained = RuleStance().fit()
-    scores["rule (untrained default)"] = stance_metrics(list(story_y[labelled]),
-                                                        list(untrained.predict(story_X[labelled])))
-    best = max(candidates, key=lambda n: scores[n]["macro_f1"])
-    return best, scores, fit(candidates[best], np.arange(len(story_y)))
+    scores[UNTRAINED] = stance_metrics(list(story_y[labelled]), list(untrained.predict(story_X[labelled])))
+    best = max(scores, key=lambda n: scores[n]["macro_f1"])
+    if best == UNTRAINED:  # fitting does not beat the configured rule on held-out events: keep it
+        return best, scores, untrained
+    head, with_fnc = variants[best]
+    return best, scores, fit(head, np.arange(len(story_y)), with_fnc)
+
+
+UNTRAINED = "rule (configured thresholds, untrained)"
 
 
 def run_selected(cfg: DictConfig) -> dict:
@@ -188,7 +202,8 @@ def run_selected(cfg: DictConfig) -> dict:
                           for name, m in scores.items()]))
     print(f"\nselected {best}: the best {sidecar['selected_by']}; saved {out}; {counts}; timings {timer.timings}")
     sidecar["tracking"] = {
-        "metrics": {f"train/{n.split(' ')[0]}_cv_macro_f1": m["macro_f1"] for n, m in scores.items()}
+        "metrics": {f"train/{re.sub(r'[^A-Za-z0-9]+', '_', n).strip('_')}_cv_macro_f1": m["macro_f1"]
+                    for n, m in scores.items()}
         | {f"time/{k}": v for k, v in timer.timings.items() if k.endswith("_s")},
         "artifacts": [out / "head.json"],
         "tags": {"nli_model": scorer.identity, "selected": best}}

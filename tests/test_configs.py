@@ -19,7 +19,7 @@ EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 
 
 def test_config_groups_are_not_empty():
-    assert "minilm" in MODELS and len(MODELS) >= 2
+    assert {"minilm", "mpnet"} <= set(MODELS) and len(MODELS) >= 2
     assert EXPERIMENTS
 
 
@@ -29,7 +29,7 @@ def test_default_config_composes_and_resolves(cfg_factory):
 
     assert resolved["data"]["articles"] == f"{ROOT}/data/raw/seeds"
     assert resolved["evidence"]["encoder"] == resolved["cluster"]["encoder"]
-    assert resolved["model"]["name"] == f"{ROOT}/models/nli-minilm-l6"
+    assert resolved["model"]["name"] == f"{ROOT}/models/nli-mpnet-lora"  # NLI v2 is the default
     assert cfg.segment.splitter in ("pysbd", "blingfire")
 
 

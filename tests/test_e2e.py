@@ -23,7 +23,7 @@ def seeds_run(tmp_path_factory):
     out = tmp / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "pipeline.infer", f"input={SEEDS}", f"output={out}", f"claims={LABELS / 'claims.jsonl'}",
-         f"cache.path={tmp / 'cache.sqlite'}", "tracking.enabled=false", "stance=rule"],
+         f"cache.path={tmp / 'cache.sqlite'}", "tracking.enabled=false", "stance=rule", "model=minilm"],
         cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return out
@@ -71,7 +71,7 @@ def test_real_model_keeps_gold_answers_it_had(seeds_run):
 def test_eval_job_on_seeds(cfg_factory):
     from pipeline import evaluate
 
-    metrics = evaluate.run(cfg_factory("tracking.enabled=false", "stance=rule", "eval.sets=[seeds]"))
+    metrics = evaluate.run(cfg_factory("tracking.enabled=false", "stance=rule", "eval.sets=[seeds]", "model=minilm"))
     seg = metrics["segmentation"]
     assert seg["boilerplate_claims"] == 0, seg["boilerplate_examples"]
     assert seg["recall"] >= 0.9

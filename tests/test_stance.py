@@ -245,7 +245,7 @@ def test_rule_fit_with_labels_learns_thresholds_without_changing_params():
     params = rule.get_params()
     rule.fit(X, gold)
     assert rule.get_params() == params                      # learned state lives in thresholds_
-    assert rule.thresholds_["unrelated_similarity"] == pytest.approx(0.3, abs=0.051)
+    assert rule.thresholds_["unrelated_similarity"] == pytest.approx(0.3, abs=0.11)  # one step of the 0.1 grid
     assert rule.thresholds_["agree_threshold"] == pytest.approx(0.7, abs=0.11)
     assert (rule.predict(X) == gold).mean() > 0.85
     assert rule.train_macro_f1_ > 0.8

@@ -43,7 +43,7 @@ def test_execute_logs_params_metrics_tags_and_artifacts(cfg_factory, store, tmp_
     runs = mlflow.search_runs(experiment_names=["eval"])
     assert len(runs) == 1
     row = runs.iloc[0]
-    assert row["params.evidence.top_k"] == "5" and row["params.model.name"].endswith("nli-minilm-l6")
+    assert row["params.evidence.top_k"] == "5" and row["params.model.name"].endswith("nli-mpnet-lora")
     assert row["metrics.eval/macro_f1"] == pytest.approx(0.61)
     assert row["tags.command"] == "eval" and len(row["tags.git_commit"]) == 40
     assert "'name': 'm'" in row["tags.nli_model"]

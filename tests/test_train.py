@@ -128,7 +128,7 @@ def test_head_selection_picks_the_best_head_by_event_grouped_cv():
     best, scores, head = train.select_head(cfg, np.zeros((0, len(FEATURES))), np.array([]), X, y, groups,
                                            np.ones(n, dtype=bool))
     assert best == "logreg" and scores["logreg"]["macro_f1"] > scores["rule"]["macro_f1"] + 0.3
-    assert set(scores) == {"rule", "logreg", "rule (untrained default)"}
+    assert set(scores) == {"rule", "logreg", train.UNTRAINED}
     assert (head.predict(X) == y).mean() > 0.9
 
 
@@ -142,10 +142,11 @@ def test_make_train_selects_on_same_story_data_and_saves_the_winner(cfg_factory,
             "train.candidates.gbm.max_iter=10"]
     result = train.run(cfg_factory(*base, config_name="train"))
     sidecar = json.loads((out / "head.json").read_text())
-    assert sidecar["selected"] in ("rule", "logreg", "gbm") and result["selected"] == sidecar["selected"]
-    assert set(sidecar["selection"]) == {"rule", "logreg", "gbm", "rule (untrained default)"}
+    names = {"rule", "logreg", "gbm", "logreg+fnc", "gbm+fnc", train.UNTRAINED}
+    assert set(sidecar["selection"]) == names and sidecar["selected"] in names
+    assert result["selected"] == sidecar["selected"]
     best = sidecar["selection"][sidecar["selected"]]["macro_f1"]
-    assert best == max(sidecar["selection"][k]["macro_f1"] for k in ("rule", "logreg", "gbm"))
+    assert best == max(m["macro_f1"] for m in sidecar["selection"].values())
     assert sidecar["counts"]["same_story_pairs"] == 288 and sidecar["counts"]["hard_negatives"] == 96
     assert sidecar["counts"]["events"] == 8 and sidecar["counts"]["fnc_train_pairs"] == 32
     head, info = load_head(cfg_factory(f"stance.path={out}"))
