@@ -44,10 +44,10 @@ MODEL ?=
 nli-model: $(STAMP) ## train the NLI model: models/nli-minilm-l6 (default, ~72 min), or MODEL=mpnet: models/nli-mpnet-lora
 	$(PY) -m pipeline.nli_train $(if $(MODEL),nli_train=$(MODEL),) $(HYDRA_EXP) $(ARGS)
 
-train: $(STAMP) ## fine-tune the stance head on FNC-1 (train split by body; ~35 min on 2 CPU cores), report FNC dev metrics; saves models/stance-head
+train: $(STAMP) ## choose the stance head on same-story data (basil-dev, event-grouped CV; ~5 min) and save it to models/stance-head
 	$(PY) -m pipeline.train $(HYDRA_EXP) $(ARGS)
 
-eval: $(STAMP) ## run the pipeline on the seed articles and score it against the hand labels
+eval: $(STAMP) ## run the pipeline on the labelled sets (seeds, basil-dev, basil-test) and score it, with intervals
 	$(PY) -m pipeline.evaluate $(HYDRA_EXP) $(ARGS)
 
 infer: $(STAMP) ## batch inference: make infer INPUT=<dir|.jsonl> OUTPUT=<new dir> [CLAIMS=<.jsonl>]
@@ -61,7 +61,7 @@ SWEEP ?= stance=rule,trained evidence.top_k=1,3,5
 sweep: $(STAMP) ## Hydra multirun of make eval over a grid (SWEEP='...'), one nested MLflow run per point, table at the end
 	$(PY) -m pipeline.evaluate --multirun $(SWEEP) $(HYDRA_EXP) $(ARGS)
 
-headroom: $(STAMP) ## diagnostic: heads fitted on the hand labels (in-sample, claim-grouped CV) over the NLI features
+headroom: $(STAMP) ## heads fitted on one labelled set (in-sample, grouped CV) over the NLI features; picks rule thresholds
 	$(PY) -m pipeline.headroom $(HYDRA_EXP) $(ARGS)
 
 bench: $(STAMP) ## benchmark: NLI backends, ours vs naive end to end, memory; writes reports/bench/bench.json
