@@ -4,11 +4,11 @@ A diagnostic, not a model: nothing here is saved or used by another command. It 
 the labelled articles once (`make eval`'s evidence and NLI, so the NLI cache makes it fast), builds the feature matrix
 (`features.FEATURES`), and reports macro-F1 for:
 - the rule with its configured thresholds: what `make eval` gives without a trained head;
-- the rule with its four thresholds grid-searched on all the labelled pairs and scored on the same pairs. That is
+- the rule with its thresholds grid-searched on all the labelled pairs and scored on the same pairs. That is
   tuning on the test set: the best the rule's grid does on these pairs, never a result to report as one;
-- rule, logistic regression and gradient boosting fitted by claim-grouped k-fold cross-validation: each fold's head
-  is fitted on the other claims' pairs and predicts the held-out claims' pairs. This estimates what a head fitted on
-  your own labelled events would do on new claims.
+- rule, logistic regression and gradient boosting fitted by grouped k-fold cross-validation: each fold's head
+  is fitted on the other groups' pairs (claims, or whole events with `headroom.group_by=event`) and predicts the
+  held-out ones. This estimates what a head fitted on your own labelled events would do on new claims or stories.
 
 Its use: when even the in-sample rule and the cross-validated heads stay far below a target, the NLI model's scores
 are what limits the pipeline, not the head on top of them.
