@@ -27,21 +27,11 @@ from pipeline.core.cli import guarded, quiet_libraries, set_seed
 from pipeline.core.records import PipelineError
 from pipeline.core.tables import markdown_table
 from pipeline.core.tracking import execute
+from pipeline.learn.crossval import grouped_predictions
 from pipeline.measure.labels import load_labelled_set
 from pipeline.measure.metrics import stance_metrics
 from pipeline.stages.stance.features import to_features
 from pipeline.stages.stance.rule import RuleStance, StanceHead
-
-
-def grouped_predictions(make_head, X: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int) -> np.ndarray:
-    """Out-of-fold labels: each fold's pairs predicted by a head fitted on the other folds (folds by `groups`)."""
-    from sklearn.model_selection import GroupKFold
-
-    pred = np.empty(len(y), dtype=object)
-    for train, test in GroupKFold(n_splits=folds).split(X, y, groups):
-        pred[test] = make_head().fit(X[train], y[train]).predict(X[test])
-    return pred
-
 
 RULE_ROWS = {
     "rule_configured": "rule, configured thresholds",

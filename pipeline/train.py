@@ -23,6 +23,7 @@ from pipeline.core.records import PipelineError, StancePair
 from pipeline.core.tables import markdown_table
 from pipeline.core.tracking import execute
 from pipeline.learn import fnc
+from pipeline.learn.crossval import grouped_predictions
 from pipeline.measure.metrics import stance_metrics
 from pipeline.predict import EvidenceOnly, Timer, build_scorer, score_pairs
 from pipeline.stages.ingest import clean_with, normalise
@@ -100,7 +101,7 @@ def same_story_rows(cfg, scorer, timer: Timer):
         for p in probe.pairs:
             if p.claim_id not in best or p.similarity > best[p.claim_id].similarity:
                 best[p.claim_id] = p
-        negatives = [replace(c, claim_id=c.claim_id, article_ids=(best[c.claim_id].article_id,))
+        negatives = [replace(c, article_ids=(best[c.claim_id].article_id,))
                      for c in lset.claims if c.claim_id in best]
         neg = predict(lset.articles, cfg, scorer, rule, claims=negatives, progress=False).pairs
         rows += neg
@@ -118,30 +119,18 @@ def select_head(cfg, fnc_X: np.ndarray, fnc_y: np.ndarray, story_X: np.ndarray, 
     it predicts the held-out events' labelled pairs. The configured rule, untrained, competes too. The best
     macro-F1 wins and is refitted on everything. Returns (name, scores, fitted head)."""
     from sklearn.base import clone
-    from sklearn.model_selection import GroupKFold
 
     candidates = {name: instantiate_unwrapped(node) for name, node in cfg.train.candidates.items()}
-    scores: dict[str, dict] = {}
-
-    def fit(head, train_idx, with_fnc: bool):
-        if isinstance(head, RuleStance):
-            return clone(head).fit(story_X[train_idx], story_y[train_idx])
-        X, y = story_X[train_idx], story_y[train_idx]
-        if with_fnc and len(fnc_X):
-            X, y = np.vstack([fnc_X, X]), np.concatenate([fnc_y, y])
-        return clone(head).fit(X, y)
-
     # each learned head with and without the FNC-1 rows; the rule on same-story rows only
     variants = {}
     for name, head in candidates.items():
-        variants[name] = (head, False)
+        variants[name] = (head, None)
         if not isinstance(head, RuleStance) and len(fnc_X):
-            variants[f"{name}+fnc"] = (head, True)
-    folds = GroupKFold(n_splits=cfg.train.same_story.folds)
-    for name, (head, with_fnc) in variants.items():
-        pred = np.empty(len(story_y), dtype=object)
-        for train_idx, test_idx in folds.split(story_X, story_y, groups):
-            pred[test_idx] = fit(head, train_idx, with_fnc).predict(story_X[test_idx])
+            variants[f"{name}+fnc"] = (head, (fnc_X, fnc_y))
+    scores: dict[str, dict] = {}
+    for name, (head, extra) in variants.items():
+        pred = grouped_predictions(lambda head=head: clone(head), story_X, story_y, groups,
+                                   cfg.train.same_story.folds, extra)
         # hard negatives are training data only; score the hand-labelled pairs
         scores[name] = stance_metrics(list(story_y[labelled]), list(pred[labelled]))
     untrained = RuleStance().fit()
@@ -149,8 +138,9 @@ def select_head(cfg, fnc_X: np.ndarray, fnc_y: np.ndarray, story_X: np.ndarray, 
     best = max(scores, key=lambda n: scores[n]["macro_f1"])
     if best == UNTRAINED:  # fitting does not beat the configured rule on held-out events: keep it
         return best, scores, untrained
-    head, with_fnc = variants[best]
-    return best, scores, fit(head, np.arange(len(story_y)), with_fnc)
+    head, extra = variants[best]
+    X, y = (np.vstack([extra[0], story_X]), np.concatenate([extra[1], story_y])) if extra else (story_X, story_y)
+    return best, scores, clone(head).fit(X, y)
 
 
 UNTRAINED = "rule (configured thresholds, untrained)"

