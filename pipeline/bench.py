@@ -152,6 +152,8 @@ def run(cfg: DictConfig) -> dict:
     quiet_libraries()
     set_seed(cfg.seed)
     b = cfg.bench
+    if b.scale.enabled and b.scale.only:
+        return _with_scale(cfg, {})
     rng = random.Random(cfg.seed)
     articles, claims, gold = workload(cfg, rng)
     head, head_info = load_head(cfg)
@@ -280,6 +282,35 @@ def run(cfg: DictConfig) -> dict:
           f"{rss} MB; gate recall lost {result['gate']['related_recall_lost']:.2%} of related pairs; "
           f"25,000 FNC-style pairs projected at {result['projection_25k_pairs_min']} min "
           f"({fnc_s_per_pair * 1000:.1f} ms/pair measured)")
+    print(f"targets: {result['targets']}\nwritten {out / 'bench.json'}")
+    return _with_scale(cfg, result) if b.scale.enabled else result
+
+
+def _with_scale(cfg, result: dict) -> dict:
+    """Add the scale section (`pipeline.bench_scale`) to `result`, print its table and rewrite bench.json."""
+    from pipeline.bench_scale import run_scale
+
+    out = Path(cfg.paths.reports) / "bench"
+    scale = run_scale(cfg, out, peak_rss_mb, _job_overrides())
+    rows = [[name, r["articles"], f"{r['stories_found']} / {r['gold_stories']}", r["grouping"]["b3_f1"],
+             r["nli_calls"], r["perfect_grouping_nli_calls"], r["calls_vs_perfect_grouping"],
+             r["one_story_nli_calls"], r["calls_vs_one_story"], r["wall_s"], r["peak_rss_mb"]]
+            for name, r in scale.items() if name != "backends"]
+    print("\nscale (events=auto; one-story calls counted, not run):")
+    print(markdown_table(["input", "articles", "stories found / gold", "story B3 F1", "NLI calls",
+                          "perfect-grouping calls", "ratio", "one-story calls", "ratio", "wall s", "peak RSS MB"],
+                         rows))
+    print(f"backends on the seeds: {scale['backends']}")
+    basil = scale.get("basil", {})
+    feed = scale.get("basil+fnc", basil)
+    result["scale"] = scale
+    result.setdefault("targets", {}).update({
+        "story_b3_f1_2016_2019>=0.95": basil.get("grouping", {}).get("b3_f1", 0) >= 0.95,
+        "nli_calls<=1.5x_perfect_grouping": all(r["calls_vs_perfect_grouping"] <= 1.5 for n, r in scale.items()
+                                                if n != "backends"),
+        "peak_rss_mb<=2048_on_feed": feed.get("peak_rss_mb") is not None and feed["peak_rss_mb"] <= 2048,
+        "ray_identical": scale["backends"].get("identical_output", None)})
+    atomic.write_json(out / "bench.json", result)
     print(f"targets: {result['targets']}\nwritten {out / 'bench.json'}")
     return result
 

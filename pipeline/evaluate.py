@@ -2,7 +2,7 @@
 
 Inputs: `data.articles` (seeds), `data.claims`, `data.stance_labels`, `data.claim_sentences`, `data.boilerplate`.
 Outputs, under `reports/eval/`: metrics.json, metrics.md, claims.jsonl (extracted, clustered), stances.jsonl
-(labelled claims x articles), report.html; a table is printed.
+(labelled claims x articles), report.html, outlet_summary.png (claims per outlet, for slides); a table is printed.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pipeline.measure.metrics import (
     segmentation_metrics,
     stance_metrics,
 )
-from pipeline.stages.report import confusion_figure, render_html
+from pipeline.stages.report import confusion_figure, outlet_summary_figure, render_html
 from pipeline.stages.segment import SPLITTERS, split_sentences
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def score_set(lset: LabelledSet, cfg: DictConfig, scorer, head, boot) -> tuple[d
     # claims are extracted and clustered within each event (story), as a user runs one story at a time
     # (eval.score_extracted=false: group and retrieve evidence only, no NLI, for grouping sweeps)
     extract_scorer = scorer if cfg.eval.get("score_extracted", True) else EvidenceOnly()
-    extracted_runs = [predict(e.articles, cfg, extract_scorer, head) for e in lset.events]
+    extracted_runs = [predict(e.articles, cfg, extract_scorer, head, events="one") for e in lset.events]
     extracted = _by_article([{"article_id": c.article_id, "text": c.text} for r in extracted_runs
                              for c in r.extracted], "text")
     seg = segmentation_metrics(extracted, gold_sentences, boilerplate)
@@ -129,12 +129,17 @@ def run(cfg: DictConfig) -> dict:
         atomic.write_text(where / "report.html", render_html(r["labelled"].claims, lset.articles,
                                                              r["labelled"].predictions,
                                                              f"{lset.name}: hand-labelled claims",
-                                                             {"model": scorer.name, "stance head": head_info["kind"]}))
+                                                             {"model": scorer.name, "stance head": head_info["kind"]},
+                                                             sentences=r["labelled"].sentences))
+        atomic.save_figure(outlet_summary_figure(r["labelled"].claims, r["labelled"].predictions,
+                                                 f"{lset.name}: hand-labelled claims per outlet"),
+                           where / "outlet_summary.png")
         if lset.name == first:
             ex = r["extracted"]
             atomic.write_text(where / "report_extracted.html",
                               render_html([c for x in ex for c in x.claims], lset.articles,
-                                          [p for x in ex for p in x.predictions], f"{lset.name}: extracted claims"))
+                                          [p for x in ex for p in x.predictions], f"{lset.name}: extracted claims",
+                                          sentences={k: v for x in ex for k, v in x.sentences.items()}))
     stance = metrics["stance"]
     atomic.write_json(out / "metrics.json", metrics)
     atomic.write_text(out / "metrics.md", metrics_markdown(metrics))
@@ -142,7 +147,8 @@ def run(cfg: DictConfig) -> dict:
                                         f"{first}, {head_info['kind']}: macro-F1 {stance['macro_f1']:.3f}"),
                        out / "confusion.png")
     print(metrics_markdown(metrics))
-    print(f"\nwritten: {out}/metrics.json, metrics.md, stances.jsonl, claims.jsonl, report.html, confusion.png"
+    print(f"\nwritten: {out}/metrics.json, metrics.md, stances.jsonl, claims.jsonl, report.html, outlet_summary.png, "
+          "confusion.png"
           + "".join(f"; {out}/{s.name}/" for s in sets[1:]))
     seg = metrics["segmentation"]
     labelled_timings = metrics["timings"]["labelled"]
@@ -169,7 +175,8 @@ def run(cfg: DictConfig) -> dict:
                        if k.endswith("_s") and not k.endswith("per_s")},
                     "time/total_s": metrics["timings"]["total_s"],
                     **{f"fnc_dev/{k}": v for k, v in _fnc_dev(metrics).items()}},
-        "artifacts": [out / n for n in ("metrics.json", "metrics.md", "confusion.png", "report.html")],
+        "artifacts": [out / n for n in ("metrics.json", "metrics.md", "confusion.png", "report.html",
+                                                "outlet_summary.png")],
         "tags": {"nli_model": scorer.identity, "stance_head": head_info["kind"],
                  "data_sha256": {n: m["data_sha256"] for n, m in per_set.items()}},
     }

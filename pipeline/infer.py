@@ -2,10 +2,12 @@
 [model.name=<hub id or path>] [overwrite=true] [strict=true] [debug=true]`.
 
 Output directory (written to a temporary directory beside it, then renamed into place):
-  claims.jsonl   extracted canonical claims (or the given claims)
-  stances.jsonl  one line per (claim, article): claim_id, article_id, outlet, label, scores, evidence
+  claims.jsonl   canonical claims (extracted, or the given ones), most-covered first: coverage, contested, sources
+  stances.jsonl  one line per (claim, article): claim_id, article_id, outlet, event_id, label, scores, evidence
+  events.jsonl   the stories: event_id, label (most central title), articles, outlets, claims, contested claims
   report.html    claim x outlet matrix, colour-coded, evidence on click; works offline
-  run.json       config, model identity, input hashes, timings, versions, notes
+  run.json       config, model identity, input hashes, timings, versions, notes (notes.duplicates: groups of
+                 identical articles, each scored once as `scored_as` and reported for every id)
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def versions() -> dict[str, str]:
 
 
 def run(cfg: DictConfig) -> dict:
-    from pipeline.predict import build_scorer, claim_rows, predict, stance_rows
+    from pipeline.predict import build_scorer, claim_rows, event_rows, predict, stance_rows
     from pipeline.stages.report import render_html
     from pipeline.stages.stance.heads import load_head
 
@@ -70,7 +72,8 @@ def run(cfg: DictConfig) -> dict:
         "model": scorer.identity,
         "stance_head": head_info,
         "inputs_sha256": input_hashes(source) | (input_hashes(Path(cfg.claims)) if cfg.claims else {}),
-        "counts": {"articles": len(articles), "claims": len(result.claims), "pairs": len(result.predictions),
+        "counts": {"articles": len(articles), "scored_articles": sum(not a.duplicate_of for a in articles),
+                   "events": len(result.events), "claims": len(result.claims), "pairs": len(result.predictions),
                    "extracted_claims": len(result.extracted)},
         "timings": {"load_s": round(load_s, 3), **result.timings,
                     "total_s": round(time.perf_counter() - started, 3)},
@@ -78,11 +81,14 @@ def run(cfg: DictConfig) -> dict:
         "notes": notes,
     }
     with atomic.atomic_dir(output, overwrite=cfg.overwrite) as tmp:
-        atomic.write_jsonl(tmp / "claims.jsonl", claim_rows(result.claims))
+        atomic.write_jsonl(tmp / "claims.jsonl", claim_rows(result.claims, result.predictions))
+        atomic.write_jsonl(tmp / "events.jsonl", event_rows(result.events, result.claims, result.predictions))
         atomic.write_jsonl(tmp / "stances.jsonl", stance_rows(result.predictions))
         atomic.write_text(tmp / "report.html", render_html(result.claims, articles, result.predictions,
                                                        f"Claim stance: {source.name}",
-                                                       {"model": scorer.name, "stance head": head_info["kind"]}))
+                                                       {"model": scorer.name, "stance head": head_info["kind"]},
+                                                       sentences=result.sentences,
+                                                       events=getattr(result, "events", None)))
         atomic.write_json(tmp / "run.json", run_info)
     run_info["tracking"] = {
         "metrics": {"nli/pairs_per_s": result.timings["nli_pairs_per_s"],

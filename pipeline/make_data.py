@@ -1,9 +1,11 @@
 """`make data`: convert the chosen BASIL events into `data/raw/basil/<event>/` and write the event split.
 
-Inputs: the BASIL `articles/` folder (`basil.root`, default `../shared/datasets/basil/articles`).
-Outputs: `data/raw/basil/<event>/` (three .txt files and outlets.csv per event, see `pipeline.learn.basil`) and
-`data/labels/basil/split.csv` (event, split, date, title). An event folder that exists is left alone when it is
-identical to what the converter writes, and refused when it differs unless `overwrite=true`.
+Inputs: the BASIL `articles/` folder (`basil.root`, default `../shared/datasets/basil/articles`). Outputs:
+`data/raw/basil/<event>/` (three .txt files and outlets.csv per event, see `pipeline.learn.basil`),
+`data/labels/basil/split.csv` (event, split, date, title), and for story grouping every BASIL article as one news
+feed, `data/raw/basil_feed.jsonl`, with the gold story of each in `data/labels/basil/stories.csv`. An event folder
+that exists is left alone when it is identical to what the converter writes, and refused when it differs unless
+`overwrite=true`.
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ def split_csv(index: dict[str, list[dict]]) -> str:
     return buf.getvalue()
 
 
+def stories_csv(gold: list[dict]) -> str:
+    buf = _io.StringIO()
+    writer = csv.DictWriter(buf, ["id", "event", "year", "split"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(gold)
+    return buf.getvalue()
+
+
 def run(cfg: DictConfig) -> dict:
     root, out = Path(cfg.basil.root), Path(cfg.basil.output)
     if not root.is_dir():
@@ -64,6 +74,9 @@ def run(cfg: DictConfig) -> dict:
         basil.write_event(eid, index[eid], out)
         written.append(eid)
     atomic.write_text(cfg.basil.split_file, split_csv(index))
+    feed, gold = basil.feed_rows(index)
+    atomic.write_jsonl(cfg.basil.feed, feed)
+    atomic.write_text(cfg.basil.stories, stories_csv(gold))
     log.info("BASIL events: %d written, %d unchanged, into %s; split in %s", len(written), len(unchanged), out,
              cfg.basil.split_file)
     return {"written": written, "unchanged": unchanged}

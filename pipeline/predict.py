@@ -1,4 +1,4 @@
-"""The pipeline core, shared by `pipeline.infer` and `pipeline.evaluate`: articles (+ optional claims) ->
+"""The pipeline core, shared by `pipeline.infer` and `pipeline.evaluate`: articles (+ optional claims) -> stories,
 canonical claims, scored (claim, article) pairs and stance predictions. No file I/O here."""
 
 from __future__ import annotations
@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from pipeline.core.cli import instantiate_unwrapped
 from pipeline.core.encoder import embed_texts
@@ -17,13 +19,17 @@ from pipeline.core.records import (
     Article,
     CanonicalClaim,
     Claim,
+    Event,
+    PipelineError,
     Sentence,
     StancePair,
     StancePrediction,
 )
-from pipeline.stages.cluster import cluster_claims
+from pipeline.stages.cluster import cluster_claims, merge_by_entailment
+from pipeline.stages.coverage import claim_coverage, sort_claims
 from pipeline.stages.evidence import attach_scores, build_pairs, nli_inputs
 from pipeline.stages.segment import extract_claims, split_sentences
+from pipeline.stages.stories import group_stories, story_text
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +42,30 @@ class Prediction:
     pairs: list[StancePair]
     predictions: list[StancePrediction]
     timings: dict[str, float] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
 
 
-def build_scorer(cfg):
-    """The configured NLI model (`model/`), behind the on-disk score cache unless `cache.enabled=false`."""
+def build_backend(cfg):
+    """The configured backend (`backend=local|ray`) for the NLI and embedding stages."""
+    from pipeline.core.backend import build_backend as build
+
+    return build(cfg.get("backend"))
+
+
+def build_scorer(cfg, backend=None):
+    """The configured NLI model (`model/`), on the configured backend, behind the on-disk score cache unless
+    `cache.enabled=false`."""
     from pipeline.core.cache import NliCache
-    from pipeline.stages.nli.scorer import CachedScorer
+    from pipeline.stages.nli.scorer import BackendScorer, CachedScorer, nli_worker
 
     scorer = instantiate_unwrapped(cfg.model)
+    backend = backend or build_backend(cfg)
+    if backend.name != "local":
+        from omegaconf import OmegaConf
+
+        model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+        threads = getattr(backend, "cpus_per_actor", None)
+        scorer = BackendScorer(scorer, backend, partial(nli_worker, model_cfg, threads))
     return CachedScorer(scorer, NliCache(cfg.cache.path)) if cfg.cache.enabled else scorer
 
 
@@ -85,13 +107,43 @@ class Timer:
         self._clock = now
 
 
+def find_events(articles: Sequence[Article], cfg, mode: str | None = None, backend=None, cache=None) -> list[Event]:
+    """The stories of `articles` (`events=auto`: story grouping, an input `event` wins; `events=one`: one story).
+    Identical copies join the story of the article they copy."""
+    mode = mode or cfg.get("events", "auto")
+    if mode not in ("auto", "one"):
+        raise PipelineError(None, f"unknown events={mode!r}; use events=auto or events=one")
+    scored = [a for a in articles if not a.duplicate_of]
+    free = [a for a in scored if not a.event_id]
+    vectors = None
+    if mode == "auto" and free:
+        vectors = embed_texts([story_text(a, cfg.stories.lead_chars) for a in free], cfg.stories.encoder,
+                              cache=cache, backend=backend)
+    events = group_stories(scored, vectors, cfg.stories, one=mode == "one")
+    copies: dict[str, list[Article]] = {}
+    for a in articles:
+        if a.duplicate_of:
+            copies.setdefault(a.duplicate_of, []).append(a)
+    if not copies:
+        return events
+    out = []
+    for e in events:
+        extra = [c for aid in e.article_ids for c in copies.get(aid, [])]
+        out.append(Event(e.event_id, e.label, tuple(sorted(e.article_ids + tuple(c.article_id for c in extra))),
+                         tuple(sorted(set(e.outlets) | {c.outlet for c in extra}))))
+    return out
+
+
 def score_pairs(articles: Sequence[Article], claims: Sequence[CanonicalClaim], sentences: dict[str, list[Sentence]],
-                cfg, scorer, timer: Timer, progress: bool = True) -> list[StancePair]:
-    """Evidence retrieval and NLI for every (claim, article) pair to score."""
+                cfg, scorer, timer: Timer, progress: bool = True, backend=None,
+                stories: Sequence[tuple[Sequence[CanonicalClaim], Sequence[Article]]] | None = None
+                ) -> list[StancePair]:
+    """Evidence retrieval and NLI for every (claim, article) pair to score: each claim against every article, or,
+    with `stories` given as (claims, articles) groups, each story's claims against that story's articles only."""
     cache = embedding_cache(cfg)
-    claim_emb = embed_texts([c.text for c in claims], cfg.evidence.encoder, cache=cache)
+    claim_emb = embed_texts([c.text for c in claims], cfg.evidence.encoder, cache=cache, backend=backend)
     flat = [s for a in articles for s in sentences[a.article_id]]
-    flat_emb = embed_texts([s.text for s in flat], cfg.evidence.encoder, cache=cache)
+    flat_emb = embed_texts([s.text for s in flat], cfg.evidence.encoder, cache=cache, backend=backend)
     if cache is not None:
         cache.close()
     sentence_emb, row = {}, 0
@@ -99,7 +151,11 @@ def score_pairs(articles: Sequence[Article], claims: Sequence[CanonicalClaim], s
         n = len(sentences[a.article_id])
         sentence_emb[a.article_id] = flat_emb[row:row + n]
         row += n
-    pairs = build_pairs(claims, claim_emb, articles, sentences, sentence_emb, cfg.evidence.top_k)
+    claim_row = {id(c): i for i, c in enumerate(claims)}
+    pairs = []
+    for story_claims, story_articles in (stories if stories is not None else [(claims, articles)]):
+        vecs = claim_emb[[claim_row[id(c)] for c in story_claims]] if story_claims else claim_emb[:0]
+        pairs += build_pairs(story_claims, vecs, story_articles, sentences, sentence_emb, cfg.evidence.top_k)
     timer.lap("evidence_s")
     gate = cfg.evidence.get("gate_similarity")
     inputs = nli_inputs(pairs, gate)
@@ -115,35 +171,118 @@ def score_pairs(articles: Sequence[Article], claims: Sequence[CanonicalClaim], s
     return pairs
 
 
+def _story_claims(extracted: Sequence[Claim], events: Sequence[Event], cfg, backend, cache, progress: bool,
+                  scorer=None) -> list[CanonicalClaim]:
+    """Extracted claims grouped across outlets within each story (then merged by mutual entailment when
+    `cluster.nli_merge.enabled`). Ids are `k001`, ... for one story and `<event>-k001`, ... for several."""
+    vectors = embed_texts([c.text for c in extracted], cfg.cluster.encoder, cache=cache, backend=backend)
+    event_of = {aid: e.event_id for e in events for aid in e.article_ids}
+    rows: dict[str, list[int]] = {}
+    for i, c in enumerate(extracted):
+        rows.setdefault(event_of[c.article_id], []).append(i)
+    prefix = len(events) > 1
+    merge = cfg.cluster.get("nli_merge")
+    claims = []
+    for e in tqdm(events, desc="stories", unit="story", disable=not progress or len(events) < 2, leave=False):
+        idx = rows.get(e.event_id, [])
+        group = cluster_claims([extracted[i] for i in idx], vectors[idx], cfg.cluster.similarity_threshold,
+                               cfg.cluster.linkage)
+        if merge and merge.enabled and scorer is not None:
+            group = merge_by_entailment(group, [extracted[i] for i in idx], vectors[idx], scorer,
+                                        merge.candidate_similarity, merge.entailment)
+        claims += [replace(c, claim_id=f"{e.event_id}-{c.claim_id}" if prefix else c.claim_id,
+                           event_id=e.event_id) for c in group]
+    return claims
+
+
 def predict(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[CanonicalClaim] | None = None,
-            progress: bool = True) -> Prediction:
-    """Run segment -> cluster (unless claims are given) -> evidence -> NLI -> stance."""
+            progress: bool = True, events: str | None = None) -> Prediction:
+    """Run story grouping -> segment -> cluster within each story (unless claims are given) -> evidence -> NLI ->
+    stance. `events` overrides `cfg.events` (auto / one).
+
+    Identical copies (`Article.duplicate_of`) are scored once, through the article they copy, and get its results
+    under their own id and outlet. Given claims are scored against the articles they list (any copy's id may be
+    listed), else against every article; extracted claims against the articles of their story.
+    """
     timer = Timer()
-    sentences, extracted = segment_articles(articles, cfg.segment)
+    backend = build_backend(cfg)
+    scored = [a for a in articles if not a.duplicate_of]
+    copies: dict[str, list[Article]] = {}
+    for a in articles:
+        if a.duplicate_of:
+            copies.setdefault(a.duplicate_of, []).append(a)
+    rep = {a.article_id: a.duplicate_of or a.article_id for a in articles}
+    cache = embedding_cache(cfg)
+    found = find_events(articles, cfg, events, backend, cache)
+    event_of = {aid: e.event_id for e in found for aid in e.article_ids}
+    timer.lap("stories_s")
+    sentences, extracted = segment_articles(scored, cfg.segment)
     timer.lap("segment_s")
     if claims is None:
-        claim_vecs = embed_texts([c.text for c in extracted], cfg.cluster.encoder)
-        claims = cluster_claims(extracted, claim_vecs, cfg.cluster.similarity_threshold, cfg.cluster.linkage)
+        claims = _story_claims(extracted, found, cfg, backend, cache, progress, scorer)
         timer.lap("cluster_s")
-    pairs = score_pairs(articles, claims, sentences, cfg, scorer, timer, progress)
+        members: dict[str, list[CanonicalClaim]] = {}
+        for c in claims:
+            members.setdefault(c.event_id, []).append(c)
+        stories = [(members.get(e.event_id, []), [a for a in scored if event_of[a.article_id] == e.event_id])
+                   for e in found]
+        if copies:  # a copy reports what the article it copies says: list it among each claim's sources
+            claims = [replace(c, sources=c.sources + tuple(
+                replace(s, claim_id=s.claim_id.replace(s.article_id, d.article_id, 1), article_id=d.article_id,
+                        outlet=d.outlet) for s in c.sources for d in copies.get(s.article_id, []))) for c in claims]
+            new = {c.claim_id: c for c in claims}
+            stories = [([new[c.claim_id] for c in sc], sa) for sc, sa in stories]
+        scoring = claims
+    else:
+        claims = [c if c.article_ids is None else replace(c, event_id=_one_event(c.article_ids, event_of))
+                  for c in claims]
+        stories = None
+        scoring = [c if c.article_ids is None else replace(c, article_ids=tuple(dict.fromkeys(
+            rep[a] for a in c.article_ids))) for c in claims]
+    if cache is not None:
+        cache.close()
+    pairs = score_pairs(scored, scoring, sentences, cfg, scorer, timer, progress, backend, stories)
     from pipeline.stages.stance.heads import stance_proba
 
-    stance_probs = stance_proba(head, pairs, {a.article_id: a.text for a in articles})
+    stance_probs = stance_proba(head, pairs, {a.article_id: a.text for a in scored})
     below = float(cfg.get("uncertain_below", 0.5))
-    predictions = [
-        StancePrediction(p.claim_id, p.article_id, p.outlet, STANCE_LABELS[int(np.argmax(row))],
-                         {label: round(float(v), 4) for label, v in zip(STANCE_LABELS, row)}, p.evidence,
-                         bool(float(np.max(row)) < below))
-        for p, row in zip(pairs, stance_probs)
-    ]
+    by_id = {a.article_id: a for a in articles}
+    wanted = {c.claim_id: c.article_ids for c in claims}
+    predictions = []
+    for p, row in zip(pairs, stance_probs):
+        label = STANCE_LABELS[int(np.argmax(row))]
+        scores = {k: round(float(v), 4) for k, v in zip(STANCE_LABELS, row)}
+        uncertain = bool(float(np.max(row)) < below)
+        targets = [p.article_id] + [d.article_id for d in copies.get(p.article_id, [])]
+        if wanted.get(p.claim_id) is not None:
+            targets = [t for t in targets if t in set(wanted[p.claim_id])]
+        for t in targets:
+            predictions.append(StancePrediction(p.claim_id, t, by_id[t].outlet, label, scores, p.evidence, uncertain,
+                                                event_of.get(t, "")))
+    for d in (d for ds in copies.values() for d in ds):
+        sentences[d.article_id] = [replace(s, article_id=d.article_id) for s in sentences[d.duplicate_of]]
     timer.lap("stance_s")
-    return Prediction(sentences, extracted, list(claims), pairs, predictions, timer.timings)
+    coverage = claim_coverage(claims, predictions)
+    return Prediction(sentences, extracted, sort_claims(claims, coverage), pairs, predictions, timer.timings, found)
 
 
-def claim_rows(claims: Sequence[CanonicalClaim]) -> list[dict]:
+def _one_event(article_ids: Sequence[str], event_of: dict[str, str]) -> str:
+    found = {event_of.get(a, "") for a in article_ids}
+    return found.pop() if len(found) == 1 else ""
+
+
+def claim_rows(claims: Sequence[CanonicalClaim], predictions: Sequence[StancePrediction] | None = None) -> list[dict]:
+    """claims.jsonl rows; with predictions, each claim also gets `coverage` (outlets that agree or discuss),
+    `contested` (some outlet agrees, another disagrees) and `outlets` (outlet -> label)."""
+    coverage = claim_coverage(claims, predictions) if predictions is not None else {}
     rows = []
     for c in claims:
         row: dict = {"id": c.claim_id, "text": c.text}
+        if c.event_id:
+            row["event_id"] = c.event_id
+        if c.claim_id in coverage:
+            cov = coverage[c.claim_id]
+            row |= {"coverage": cov.coverage, "contested": cov.contested, "outlets": cov.outlets}
         if c.sources:
             row["sources"] = [{"claim_id": s.claim_id, "article_id": s.article_id, "outlet": s.outlet,
                                "text": s.text, "start": s.start, "end": s.end} for s in c.sources]
@@ -154,8 +293,22 @@ def claim_rows(claims: Sequence[CanonicalClaim]) -> list[dict]:
 
 
 def stance_rows(predictions: Sequence[StancePrediction]) -> list[dict]:
-    return [{"claim_id": p.claim_id, "article_id": p.article_id, "outlet": p.outlet, "label": p.label,
+    return [{"claim_id": p.claim_id, "article_id": p.article_id, "outlet": p.outlet,
+             **({"event_id": p.event_id} if p.event_id else {}), "label": p.label,
              "scores": p.scores, "uncertain": p.uncertain,
              "evidence": [{"sentence": e.sentence, "entailment": e.entailment, "neutral": e.neutral,
                            "contradiction": e.contradiction} for e in p.evidence]}
             for p in predictions]
+
+
+def event_rows(events: Sequence[Event], claims: Sequence[CanonicalClaim],
+               predictions: Sequence[StancePrediction]) -> list[dict]:
+    """events.jsonl rows: each story with its label, articles, outlets, claim count and contested claims."""
+    coverage = claim_coverage(claims, predictions)
+    rows = []
+    for e in events:
+        mine = [c for c in claims if c.event_id == e.event_id]
+        rows.append({"event_id": e.event_id, "label": e.label, "articles": list(e.article_ids),
+                     "outlets": list(e.outlets), "claims": len(mine),
+                     "contested_claims": sum(coverage[c.claim_id].contested for c in mine if c.claim_id in coverage)})
+    return rows

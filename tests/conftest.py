@@ -4,6 +4,8 @@ randomly initialised NLI model (real transformers plumbing, no training)."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 SEEDS = ROOT / "data" / "raw" / "seeds"
 REAL_MODEL = ROOT / "models" / "nli-minilm-l6"
+LABELS = ROOT / "data" / "labels"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -98,3 +101,19 @@ def tiny_nli_model(tmp_path_factory) -> Path:
     BertForSequenceClassification(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def seeds_run(tmp_path_factory) -> Path:
+    """`pipeline.infer` on the seed articles with the hand-labelled claims and the real (small) offline NLI model,
+    run once per session: the end-to-end contract tests and the browser test of its report share it."""
+    if not (REAL_MODEL / "model.safetensors").is_file():
+        pytest.fail(f"committed NLI model missing at {REAL_MODEL}")
+    tmp = tmp_path_factory.mktemp("e2e")
+    out = tmp / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.infer", f"input={SEEDS}", f"output={out}", f"claims={LABELS / 'claims.jsonl'}",
+         f"cache.path={tmp / 'cache.sqlite'}", "tracking.enabled=false", "stance=rule", "model=minilm"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return out

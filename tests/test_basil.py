@@ -60,8 +60,15 @@ def test_make_data_leaves_an_identical_copy_and_refuses_a_changed_one(tmp_path, 
     monkeypatch.setattr(basil, "TEST_EVENTS", ())
     monkeypatch.setattr(basil, "LABELLED_EVENTS", ("abcd1234",))
     cfg = OmegaConf.create({"overwrite": False, "basil": {"root": str(tmp_path / "in"), "output": str(tmp_path / "raw"),
-                                                          "split_file": str(tmp_path / "split.csv")}})
+                                                          "split_file": str(tmp_path / "split.csv"),
+                                                          "feed": str(tmp_path / "feed.jsonl"),
+                                                          "stories": str(tmp_path / "stories.csv")}})
     assert make_data.run(cfg)["written"] == ["abcd1234"]
+    feed = [json.loads(line) for line in (tmp_path / "feed.jsonl").read_text().splitlines()]
+    assert sorted(r["id"] for r in feed) == ["abcd1234_fox", "abcd1234_hpo", "abcd1234_nyt"]
+    assert all("event" not in r and r["text"] and r["title"] for r in feed)  # the feed does not give the story away
+    gold = list(csv.DictReader((tmp_path / "stories.csv").open()))
+    assert {r["event"] for r in gold} == {"abcd1234"} and len(gold) == 3
     assert make_data.run(cfg)["unchanged"] == ["abcd1234"]
     assert (tmp_path / "split.csv").read_text().splitlines()[1].startswith("abcd1234,dev,")
     (tmp_path / "raw" / "abcd1234" / "abcd1234_nyt.txt").write_text("edited by hand\n")

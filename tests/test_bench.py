@@ -36,7 +36,7 @@ def test_bench_writes_its_keys(cfg_factory, tmp_path, tiny_nli_model):
                       f"data.articles={tmp_path / 'seeds'}", f"data.claims={tmp_path / 'seeds' / 'claims.jsonl'}",
                       f"data.stance_labels={tmp_path / 'seeds' / 'labels.csv'}",
                       f"bench.compare_models=[{tiny_nli_model}]", "bench.model_pairs=8",
-                      config_name="bench")
+                      "bench.scale.enabled=false", config_name="bench")
     result = bench.run(cfg)
     saved = json.loads((tmp_path / "reports" / "bench" / "bench.json").read_text())
     assert saved == json.loads(json.dumps(result))
@@ -104,3 +104,32 @@ def test_peak_flops_counts_both_fma_units_and_amx(flags, dtype, per_cycle, monke
     monkeypatch.setattr(bench, "_max_ghz", lambda cpuinfo: 2.0)
     peak, how = bench.peak_flops(dtype, cpuinfo=f"processor\t: 0\nflags\t\t: {flags}\n", cores=2)
     assert peak == 2 * 2.0e9 * per_cycle and f"{per_cycle} {dtype}" in how
+
+
+def test_scale_section_scores_story_grouping_and_counts_the_one_story_way(cfg_factory, tmp_path, tiny_nli_model):
+    from pipeline.bench import peak_rss_mb
+    from pipeline.bench_scale import run_scale
+
+    budget = ("The city council approved a new budget on Tuesday after a long debate. The budget raises spending "
+              "on schools by ten percent. Council members said a new hotel tax would pay for it.")
+    storm = ("A powerful storm hit the coast on Sunday, cutting power to thousands of homes. Forecasters said the "
+             "storm would weaken as it moved inland. Schools in three counties were closed on Monday.")
+    rows = [{"id": f"b{i}", "outlet": f"O{i}", "title": "Council passes budget raising school spending",
+             "published": "2017-03-07", "text": budget} for i in range(2)]
+    rows += [{"id": f"s{i}", "outlet": f"O{i}", "title": "Storm cuts power on the coast",
+              "published": "2017-03-05", "text": storm.replace("Sunday", day)} for i, day in enumerate(["Sunday",
+                                                                                                      "Sunday night"])]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    gold = tmp_path / "stories.csv"
+    gold.write_text("id,event,year,split\n" + "".join(f"{r['id']},{r['id'][0]},2017,report\n" for r in rows))
+    cfg = cfg_factory(f"bench.scale.basil_feed={feed}", f"bench.scale.basil_gold={gold}", "bench.scale.fnc_bodies=0",
+                      "bench.scale.ray=false", f"bench.scale.overrides=['model.name={tiny_nli_model}']",
+                      f"model.name={tiny_nli_model}", config_name="bench")
+    scale = run_scale(cfg, tmp_path / "bench", peak_rss_mb)
+    basil = scale["basil"]
+    assert basil["stories_found"] == 2 and basil["grouping"]["b3_f1"] == 1.0
+    assert basil["articles"] == 4 and basil["peak_rss_mb"] > 0
+    # the duplicate budget copies are scored once; each story's claims only meet that story's articles
+    assert 0 < basil["nli_calls"] <= basil["perfect_grouping_nli_calls"] < basil["one_story_nli_calls"]
+    assert scale["backends"] == {"skipped": "bench.scale.ray=false"}

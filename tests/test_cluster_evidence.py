@@ -182,3 +182,36 @@ def test_attach_scores_rounds():
         0.65,
         0.22,
     )
+
+
+def test_mutual_entailment_merges_paraphrases_that_embeddings_put_apart(stub_scorer):
+    from pipeline.stages.cluster import merge_by_entailment
+
+    claims = _claims("the mayor opened the bridge on monday", "on monday the mayor opened the bridge",
+                     "the mayor opened the bridge", "a bakery won an award")
+    emb = _unit(0, 50, 55, 180)  # 0 and 50 degrees: cos 0.64, below the clustering threshold, above the candidate one
+    groups = cluster_claims(claims, emb, similarity_threshold=0.75)
+    assert len(groups) == 3
+    merged = merge_by_entailment(groups, claims, emb, stub_scorer, candidate_similarity=0.55, entailment=0.5)
+    assert [[s.text for s in g.sources] for g in merged] == [
+        ["the mayor opened the bridge on monday", "on monday the mayor opened the bridge",
+         "the mayor opened the bridge"],
+        ["a bakery won an award"],
+    ]
+    # claims whose closest sentences are less similar than candidate_similarity are never checked
+    strict = merge_by_entailment(groups, claims, emb, stub_scorer, candidate_similarity=0.99, entailment=0.5)
+    assert len(strict) == 3
+
+
+def test_local_backend_maps_in_order_and_builds_its_worker_once():
+    from pipeline.core.backend import LocalBackend, build_backend
+
+    built = []
+
+    def factory():
+        built.append(1)
+        return lambda batch: [x * 2 for x in batch]
+
+    assert list(LocalBackend().map(factory, [[1, 2], [3]])) == [[2, 4], [6]]
+    assert built == [1]
+    assert build_backend(None).name == "local"

@@ -89,13 +89,15 @@ def test_html_is_converted_to_text(cfg_factory, tmp_path, tiny_nli_model):
     assert "mayor opened the new bridge" in claims and "var x" not in claims and "<p>" not in claims
 
 
-def test_duplicate_articles_are_dropped_and_reported(cfg_factory, tmp_path, tiny_nli_model):
+def test_duplicate_articles_are_scored_once_and_reported_for_both(cfg_factory, tmp_path, tiny_nli_model):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text(BODY)
     (tmp_path / "in" / "b.txt").write_text(BODY + "\n")
-    info, _ = run_infer(cfg_factory, tmp_path, tmp_path / "in", model=tiny_nli_model)
-    assert info["notes"]["duplicates"] == [{"dropped": "b", "same_as": "a"}]
-    assert info["counts"]["articles"] == 1
+    info, out = run_infer(cfg_factory, tmp_path, tmp_path / "in", model=tiny_nli_model)
+    assert info["notes"]["duplicates"] == [{"scored_as": "a", "articles": ["a", "b"]}]
+    assert info["counts"]["articles"] == 2 and info["counts"]["scored_articles"] == 1
+    rows = [json.loads(x) for x in (out / "stances.jsonl").read_text().splitlines()]
+    assert {r["article_id"] for r in rows} == {"a", "b"}
 
 
 def _jsonl(tmp_path):

@@ -268,21 +268,22 @@ def test_jsonl_malformed_line_is_an_error_when_strict(tmp_path, ingest_cfg):
         load_articles(path, ingest_cfg, strict=True)
 
 
-def test_jsonl_duplicate_texts_are_dropped(tmp_path, ingest_cfg):
+def test_jsonl_identical_texts_are_kept_and_marked_as_copies(tmp_path, ingest_cfg):
     path = tmp_path / "in.jsonl"
     _jsonl(
         path,
         [
             {"id": "b", "text": BODY_1},
             {"id": "a", "text": BODY_2},
-            {"id": "c", "text": BODY_1.upper()},  # same text up to case
+            {"id": "c", "text": BODY_1 + "\n\n"},  # the same text once cleaned
+            {"id": "d", "text": BODY_1.upper()},  # not the same text: a near-duplicate, kept as its own article
         ],
     )
 
     articles, notes = load_articles(path, ingest_cfg)
 
-    assert [a.article_id for a in articles] == ["a", "b"]
-    assert notes["duplicates"] == [{"dropped": "c", "same_as": "b"}]
+    assert [(a.article_id, a.duplicate_of) for a in articles] == [("a", ""), ("b", ""), ("c", "b"), ("d", "")]
+    assert notes["duplicates"] == [{"scored_as": "b", "articles": ["b", "c"]}]
 
 
 def test_jsonl_duplicate_id_is_an_error(tmp_path, ingest_cfg):

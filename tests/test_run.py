@@ -11,7 +11,7 @@ from pipeline import infer
 from pipeline.core.records import STANCE_LABELS, CanonicalClaim, PipelineError
 from pipeline.predict import predict
 
-STANCE_KEYS = {"claim_id", "article_id", "outlet", "label", "scores", "uncertain", "evidence"}
+STANCE_KEYS = {"claim_id", "article_id", "outlet", "event_id", "label", "scores", "uncertain", "evidence"}
 EVIDENCE_KEYS = {"sentence", "entailment", "neutral", "contradiction"}
 
 
@@ -37,7 +37,14 @@ def test_predict_extracts_and_clusters_when_no_claims_given(cfg_factory, article
     cfg = cfg_factory("stance=rule")
     result = predict(articles, cfg, stub_scorer, instantiate(cfg.stance).fit(), progress=False)
     assert result.extracted, "claims were extracted"
-    assert len(result.predictions) == len(result.claims) * len(articles)
+    # each claim is scored against the articles of its own story (the bakery article is another story)
+    story = {a: e.event_id for e in result.events for a in e.article_ids}
+    assert len(result.events) == 2 and story["a1"] == story["a2"] != story["a3"]
+    size = {e.event_id: len(e.article_ids) for e in result.events}
+    assert len(result.predictions) == sum(size[c.event_id] for c in result.claims)
+    assert all(story[p.article_id] == p.event_id for p in result.predictions)
+    one = predict(articles, cfg, stub_scorer, instantiate(cfg.stance).fit(), progress=False, events="one")
+    assert len(one.predictions) == len(one.claims) * len(articles)
     sources = [s.claim_id for c in result.claims for s in c.sources]
     assert sorted(sources) == sorted(c.claim_id for c in result.extracted)
 
@@ -59,7 +66,8 @@ def test_infer_writes_the_four_outputs(cfg_factory, tmp_path, articles, tiny_nli
     out = tmp_path / "out"
     cfg = cfg_factory(f"input={src}", f"output={out}", f"claims={claims}", f"model.name={tiny_nli_model}")
     info = infer.run(cfg)
-    assert sorted(p.name for p in out.iterdir()) == ["claims.jsonl", "report.html", "run.json", "stances.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == ["claims.jsonl", "events.jsonl", "report.html", "run.json",
+                                                      "stances.jsonl"]
     stances = [json.loads(line) for line in (out / "stances.jsonl").read_text().splitlines()]
     assert len(stances) == 3 + 1
     for row in stances:

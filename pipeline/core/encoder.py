@@ -36,11 +36,15 @@ def load_encoder(name: str | None = None, device: str = "cpu"):
     return SentenceTransformer(resolve_encoder(name), device=device)
 
 
-def embed_texts(texts: Sequence[str], name: str | None = None, batch_size: int = 64, cache=None) -> np.ndarray:
+def embed_texts(texts: Sequence[str], name: str | None = None, batch_size: int = 64, cache=None,
+                backend=None) -> np.ndarray:
     """Unit-normalised embeddings `(n_texts, dim)`; with an `io.EmbeddingCache`, texts already encoded by this
-    encoder are read from it and new ones are added."""
+    encoder are read from it and new ones are added. With a non-local `backend` (`pipeline.core.backend`), the
+    chunks of `CACHE_CHUNK` texts are encoded by its workers."""
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
+    if backend is not None and backend.name != "local":
+        return _embed_on(backend, list(texts), name, batch_size, cache)
     if cache is None:
         return _encode(list(texts), name, batch_size)
     encoder = str(name or BUNDLED)
@@ -64,3 +68,33 @@ def embed_texts(texts: Sequence[str], name: str | None = None, batch_size: int =
 def _encode(texts: list[str], name: str | None, batch_size: int, progress: bool | None = None) -> np.ndarray:
     return load_encoder(name).encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
                                      show_progress_bar=len(texts) > 5000 if progress is None else progress)
+
+
+def encoder_worker(name: str | None, batch_size: int, threads: int | None = None):
+    """Build the sentence encoder in this process (a backend actor) and return its chunk function."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    return lambda chunk: _encode(list(chunk), name, batch_size, progress=False)
+
+
+def _embed_on(backend, texts: list[str], name: str | None, batch_size: int, cache) -> np.ndarray:
+    from functools import partial
+
+    encoder = str(name or BUNDLED)
+    unique = list(dict.fromkeys(texts))
+    found: dict[str, np.ndarray] = {}
+    if cache is not None:
+        keys = {t: cache.key(encoder, t) for t in unique}
+        rows = cache.get_many(list(keys.values()))
+        found = {t: np.frombuffer(rows[keys[t]][0], dtype=np.float32) for t in unique if keys[t] in rows}
+    todo = [t for t in unique if t not in found]
+    chunks = [todo[i:i + CACHE_CHUNK] for i in range(0, len(todo), CACHE_CHUNK)]
+    factory = partial(encoder_worker, name, batch_size, getattr(backend, "cpus_per_actor", None))
+    for part, vectors in zip(chunks, backend.map(factory, chunks)):
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if cache is not None:
+            cache.put_many([(keys[t], v.tobytes()) for t, v in zip(part, vectors)])
+        found.update(zip(part, vectors))
+    return np.stack([found[t] for t in texts])

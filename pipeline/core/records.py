@@ -46,6 +46,8 @@ class Article:
     url: str = ""
     published: str = ""
     source_path: str = ""
+    event_id: str = ""  # the story it belongs to (given in the input, or found by story grouping)
+    duplicate_of: str = ""  # same cleaned text as this article, which is scored once for both ("" if none)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class CanonicalClaim:
     text: str
     sources: tuple[Claim, ...] = ()
     article_ids: tuple[str, ...] | None = None  # the articles to score against; None means all
+    event_id: str = ""  # the story whose articles it is scored against ("" when all articles are one story)
 
 
 @dataclass(frozen=True)
@@ -111,3 +114,14 @@ class StancePrediction:
     scores: dict[str, float]
     evidence: tuple[Evidence, ...] = ()
     uncertain: bool = False  # the label's probability is below `uncertain_below`: show it as a weak call
+    event_id: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    """A story: the articles (of several outlets) that cover one news event."""
+
+    event_id: str
+    label: str  # its most central title (or first sentence when the input gives no titles)
+    article_ids: tuple[str, ...]
+    outlets: tuple[str, ...]

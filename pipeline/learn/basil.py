@@ -100,3 +100,26 @@ def convert(root: str | Path, events: Iterable[str], out_root: str | Path) -> li
     if unknown:
         raise BasilError(f"{root}: no BASIL event with id {', '.join(unknown)}")
     return [write_event(e, index[e], out_root) for e in wanted]
+
+
+# Story grouping (the news-feed issue) is chosen on the 2010-2015 events and reported on the 2016-2019 ones.
+STORY_CHOOSE_YEARS = range(2010, 2016)
+
+
+def feed_rows(index: dict[str, list[dict]]) -> tuple[list[dict], list[dict]]:
+    """Every BASIL article as one news-feed JSONL row (`id`, `outlet`, `title`, `url`, `published`, `text`), and
+    the gold story of each (`id`, `event`, `year`, `split`: choose / report). Rows are sorted by id; the feed
+    carries no event field, so story grouping has to find the stories."""
+    feed, gold = [], []
+    for eid in sorted(index):
+        for a in index[eid]:
+            aid = f"{eid}_{a['source']}"
+            paragraphs = [" ".join(s.strip() for s in para if s.strip()) for para in a["body-paragraphs"]]
+            feed.append({"id": aid, "outlet": OUTLETS[a["source"]], "title": a["title"].strip(),
+                         "url": a.get("url", ""), "published": a.get("date", ""),
+                         "text": "\n\n".join(p for p in paragraphs if p)})
+            year = int(str(a.get("date") or "0000")[:4] or 0)
+            gold.append({"id": aid, "event": eid, "year": year,
+                         "split": "choose" if year in STORY_CHOOSE_YEARS else "report"})
+    order = sorted(range(len(feed)), key=lambda i: feed[i]["id"])
+    return [feed[i] for i in order], [gold[i] for i in order]

@@ -191,18 +191,34 @@ def grouping_metrics(clusters: Sequence[Sequence[tuple[str, str]]], gold_rows: S
         return {"b3_precision": 0.0, "b3_recall": 0.0, "b3_f1": 0.0, "items": 0, "gold_groups": len({r["group"]
                 for r in rows}), "predicted_groups": 0}
     gold_of = {i: rows[i]["group"] for i in items}
-    precision = recall = 0.0
-    for i in items:
-        same_pred = [j for j in items if pred_of[j] == pred_of[i]]
-        same_gold = [j for j in items if gold_of[j] == gold_of[i]]
-        both = sum(gold_of[j] == gold_of[i] for j in same_pred)
-        precision += both / len(same_pred)
-        recall += both / len(same_gold)
-    p, r = precision / len(items), recall / len(items)
+    b3 = bcubed(pred_of, gold_of)
     multi = {g for g in {r["group"] for r in rows}
              if len({x["article_id"] for x in rows if x["group"] == g}) > 1}
-    return {"b3_precision": round(p, 4), "b3_recall": round(r, 4), "b3_f1": round(2 * p * r / max(p + r, 1e-12), 4),
+    return {k: b3[k] for k in ("b3_precision", "b3_recall", "b3_f1")} | {
             "items": len(items), "gold_sentences": len(rows),
             "gold_groups": len({r["group"] for r in rows}), "gold_multi_outlet_groups": len(multi),
             "gold_groups_found": len({gold_of[i] for i in items}),
             "predicted_groups": len({pred_of[i] for i in items})}
+
+
+def bcubed(pred: dict, gold: dict, over=None) -> dict[str, float]:
+    """B-cubed precision, recall and F1 of a clustering `pred` (item -> cluster) against `gold` (item -> class).
+    Clusters are formed by every item in both; the scores are averaged over the items in `over` (default: all), so
+    a report set's item that was put with an item of another set is counted wrong."""
+    items = [i for i in gold if i in pred]
+    if not items:
+        return {"b3_precision": 0.0, "b3_recall": 0.0, "b3_f1": 0.0, "clusters": 0, "gold_clusters": 0}
+    by_pred: dict[str, set] = {}
+    by_gold: dict[str, set] = {}
+    for i in items:
+        by_pred.setdefault(pred[i], set()).add(i)
+        by_gold.setdefault(gold[i], set()).add(i)
+    scored = items if over is None else [i for i in items if i in set(over)]
+    p = r = 0.0
+    for i in scored:
+        same = by_pred[pred[i]] & by_gold[gold[i]]
+        p += len(same) / len(by_pred[pred[i]])
+        r += len(same) / len(by_gold[gold[i]])
+    p, r = p / max(len(scored), 1), r / max(len(scored), 1)
+    return {"b3_precision": round(p, 4), "b3_recall": round(r, 4), "b3_f1": round(2 * p * r / (p + r), 4) if p + r
+            else 0.0, "clusters": len({pred[i] for i in scored}), "gold_clusters": len({gold[i] for i in scored})}

@@ -1,6 +1,8 @@
 """Cluster claims across outlets: list[Claim] + embeddings -> list[CanonicalClaim].
 
-Agglomerative clustering on cosine distance (scikit-learn), cut at `1 - similarity_threshold`.
+Agglomerative clustering on cosine distance (scikit-learn), cut at `1 - similarity_threshold`; then, optionally,
+canonical claims that entail each other under the NLI model are merged (`merge_by_entailment`): the same claim in
+other words, which embeddings alone put apart.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ def cluster_claims(claims: Sequence[Claim], embeddings: np.ndarray, similarity_t
         model = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage=linkage,
                                         distance_threshold=1.0 - similarity_threshold)
         labels = model.fit_predict(embeddings)
+    return cluster_from_labels(claims, embeddings, labels)
+
+
+def cluster_from_labels(claims: Sequence[Claim], embeddings: np.ndarray, labels: np.ndarray) -> list[CanonicalClaim]:
+    """Canonical claims from cluster labels: ids by first appearance in `claims`, text = the medoid member."""
     order: dict[int, list[int]] = {}
     for i, label in enumerate(labels):
         order.setdefault(int(label), []).append(i)
@@ -39,3 +46,49 @@ def cluster_claims(claims: Sequence[Claim], embeddings: np.ndarray, similarity_t
         out.append(CanonicalClaim(claim_id=f"k{k:03d}", text=claims[medoid].text,
                                   sources=tuple(claims[i] for i in members)))
     return out
+
+
+def merge_by_entailment(claims: Sequence[CanonicalClaim], extracted: Sequence[Claim], embeddings: np.ndarray,
+                        scorer, candidate_similarity: float = 0.55, entailment: float = 0.5) -> list[CanonicalClaim]:
+    """Merge canonical claims that state the same thing in other words: mutual entailment under the NLI model.
+
+    Candidates are pairs of canonical claims whose closest members are at least `candidate_similarity` similar
+    (cosine of `embeddings`, rows aligned with `extracted`); a candidate merges when each of those two sentences
+    entails the other with probability >= `entailment`. Merges are transitive. Ids and texts are recomputed as in
+    `cluster_claims` (first appearance; the medoid of the merged members).
+    """
+    if len(claims) < 2:
+        return list(claims)
+    row = {c.claim_id: i for i, c in enumerate(extracted)}
+    members = [[row[s.claim_id] for s in c.sources] for c in claims]
+    sims = embeddings @ embeddings.T
+    candidates = []
+    for a in range(len(claims)):
+        for b in range(a + 1, len(claims)):
+            block = sims[np.ix_(members[a], members[b])]
+            i, j = np.unravel_index(int(np.argmax(block)), block.shape)
+            if block[i, j] >= candidate_similarity:
+                candidates.append((a, b, members[a][i], members[b][j]))
+    if not candidates:
+        return list(claims)
+    texts = [(extracted[i].text, extracted[j].text) for _, _, i, j in candidates]
+    probs = scorer.score(texts + [(h, p) for p, h in texts])
+    forward, backward = probs[:len(texts), 0], probs[len(texts):, 0]
+    parent = list(range(len(claims)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for (a, b, _, _), f, r in zip(candidates, forward, backward):
+        if min(f, r) >= entailment:
+            parent[find(b)] = find(a)
+    groups: dict[int, list[int]] = {}
+    for k in range(len(claims)):
+        groups.setdefault(find(k), []).extend(members[k])
+    labels = np.empty(len(extracted), dtype=int)
+    for label, idx in enumerate(groups.values()):
+        labels[idx] = label
+    return cluster_from_labels(extracted, embeddings, labels)

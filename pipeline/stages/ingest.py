@@ -1,7 +1,9 @@
 """Ingest and clean: a directory of .txt/.html files or a .jsonl file -> list[Article].
 
 Input: `input` (directory with optional outlets.csv, or .jsonl with id, text and optional outlet, title, url,
-published). Output: `claims`-free cleaned articles; `run(cfg)` writes `data/interim/articles.jsonl`.
+published, event). Output: cleaned articles, sorted by id. Articles whose cleaned text is identical (syndicated wire
+copy) are all kept: the first by id is scored, the others carry `duplicate_of` and get its results under their own
+id and outlet.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.core import files
@@ -191,16 +193,15 @@ def load_articles(path: str | Path, cfg, strict: bool = False) -> tuple[list[Art
         items = list(_from_jsonl(path, cfg, strict, notes))
     else:
         raise PipelineError(path, "input must be a directory of .txt/.html files or a .jsonl file")
-    articles = _dedupe([a for a, _ in items], notes)
-    keep = {a.article_id for a in articles}
+    articles = [a for a, _ in items]
     for article, removed in items:
-        if article.article_id in keep and removed:
+        if removed:
             notes["boilerplate"][article.article_id] = [f"{kind}: {line}" for kind, line in removed]
     empty = [a.article_id for a in articles if not a.text.strip()]
     if empty:
         notes["empty_after_clean"] = empty
         log.warning("%s: no text left after cleaning in %s", path, ", ".join(empty))
-    articles = [a for a in articles if a.text.strip()]
+    articles = mark_copies([a for a in articles if a.text.strip()], notes)
     if not articles:
         raise PipelineError(path, "no article text found (every file is empty or boilerplate)")
     return sorted(articles, key=lambda a: a.article_id), notes
@@ -224,7 +225,8 @@ def _from_jsonl(path: Path, cfg, strict: bool, notes: dict) -> Iterable[tuple[Ar
             raise PipelineError(path, f"line {lineno}: duplicate article id {article_id!r}")
         seen_ids.add(article_id)
         yield _make(article_id, obj["text"], str(obj.get("outlet") or ""), cfg, f"{path}:{lineno}",
-                    title=obj.get("title"), url=obj.get("url"), published=obj.get("published"))
+                    title=obj.get("title"), url=obj.get("url"), published=obj.get("published"),
+                    event_id=obj.get("event"))
     if bad:
         log.warning("%s: skipped malformed line(s) %s", path, ", ".join(bad))
         notes["skipped_lines"] = bad
@@ -232,18 +234,22 @@ def _from_jsonl(path: Path, cfg, strict: bool, notes: dict) -> Iterable[tuple[Ar
         raise PipelineError(path, "no valid article lines")
 
 
-def _dedupe(articles: list[Article], notes: dict) -> list[Article]:
-    seen: dict[str, str] = {}
+def mark_copies(articles: list[Article], notes: dict) -> list[Article]:
+    """Articles with identical cleaned text: the first by id is scored, the others get `duplicate_of` set to it.
+    `notes["duplicates"]` lists each group as {"scored_as": id, "articles": [ids]}."""
+    first: dict[str, str] = {}
+    groups: dict[str, list[str]] = {}
     out = []
     for article in sorted(articles, key=lambda a: a.article_id):
-        key = files.sha256_text(re.sub(r"\s+", " ", article.text.lower()).strip())
-        if key in seen:
-            log.warning("%s: same text as %s; dropped as a duplicate", article.source_path or article.article_id,
-                        seen[key])
-            notes["duplicates"].append({"dropped": article.article_id, "same_as": seen[key]})
-            continue
-        seen[key] = article.article_id
+        rep = first.setdefault(files.sha256_text(article.text), article.article_id)
+        if rep != article.article_id:
+            article = replace(article, duplicate_of=rep)
+            groups.setdefault(rep, [rep]).append(article.article_id)
         out.append(article)
+    notes["duplicates"] = [{"scored_as": rep, "articles": ids} for rep, ids in groups.items()]
+    if groups:
+        log.info("%d article(s) are identical copies of another; each group is scored once",
+                 sum(len(ids) - 1 for ids in groups.values()))
     return out
 
 

@@ -213,15 +213,16 @@ def length_batches(pairs: Sequence[tuple[str, str]], batch_size: int) -> list[li
 
 
 class CachedScorer:
-    """An NliScorer whose results are read from / written to an `io.NliCache`, one batch at a time, so a
-    killed run loses at most one batch of work."""
+    """An NliScorer whose results are read from / written to an `io.NliCache`, a chunk of batches at a time, so a
+    killed run loses at most one chunk of work (`chunk_batches` batches; the backend's when it has one)."""
 
-    def __init__(self, scorer: NliScorer, cache):
+    def __init__(self, scorer: NliScorer, cache, chunk_batches: int | None = None):
         self.scorer = scorer
         self.cache = cache
         self.name = scorer.name
         self.identity = scorer.identity
         self.model_key = json.dumps(self.identity, sort_keys=True)
+        self.chunk_batches = chunk_batches or getattr(scorer, "chunk_batches", 1)
         self.hits = self.computed = 0  # of the last score() call: pairs read from the cache / run through the model
 
     def score(self, pairs: Sequence[tuple[str, str]], batch_size: int | None = None,
@@ -237,15 +238,56 @@ class CachedScorer:
         values = np.zeros((len(unique), len(NLI_LABELS)))
         todo = self.computed = len(unique) - self.hits
         bar = tqdm(total=todo, desc="NLI", unit="pair", disable=not progress or todo == 0, leave=False)
+        missing = []
         for batch in length_batches(unique, batch_size):
             if all(keys[i] in cached for i in batch):
                 values[batch] = [cached[keys[i]] for i in batch]
-                continue
-            probs = self.scorer.score([unique[i] for i in batch], batch_size=len(batch))
-            values[batch] = probs
-            self.cache.put_many([(keys[i], *map(float, row)) for i, row in zip(batch, probs)])
-            bar.update(sum(keys[i] not in cached for i in batch))
+            else:
+                missing.append(batch)
+        # Whole batches of the plan, concatenated in plan order: the scorer's own length sort keeps that order and
+        # cuts the same batches again, so every pair is computed in the batch an uncached run computes it in.
+        for start in range(0, len(missing), self.chunk_batches):
+            idx = [i for batch in missing[start:start + self.chunk_batches] for i in batch]
+            probs = self.scorer.score([unique[i] for i in idx], batch_size=batch_size)
+            values[idx] = probs
+            self.cache.put_many([(keys[i], *map(float, row)) for i, row in zip(idx, probs)])
+            bar.update(sum(keys[i] not in cached for i in idx))
         bar.close()
         if not pairs:
             return np.zeros((0, len(NLI_LABELS)))
         return values[[position[tuple(pair)] for pair in pairs]]
+
+
+def nli_worker(model_cfg: dict, threads: int | None = None):
+    """Build the configured NLI scorer in this process (a backend actor) and return its batch function."""
+    from hydra.utils import instantiate
+
+    cfg = dict(model_cfg)
+    if threads:
+        cfg["threads"] = threads
+    scorer = instantiate(cfg)
+    return lambda batch: scorer.score(batch, batch_size=len(batch))
+
+
+class BackendScorer:
+    """An NliScorer whose batches run on a backend (`pipeline.core.backend`): the same length-sorted batch plan as
+    `NliScorer.score`, each batch scored by one of the backend's workers. `scorer` is a local copy that gives the
+    name, identity and batch size."""
+
+    def __init__(self, scorer: NliScorer, backend, factory):
+        self.scorer = scorer
+        self.backend = backend
+        self.factory = factory
+        self.name = scorer.name
+        self.identity = scorer.identity
+        self.batch_size = scorer.batch_size
+        self.chunk_batches = getattr(backend, "chunk_batches", 1)
+
+    def score(self, pairs: Sequence[tuple[str, str]], batch_size: int | None = None,
+              progress: bool = False) -> np.ndarray:
+        plan = length_batches(pairs, batch_size or self.batch_size)
+        out = np.zeros((len(pairs), len(NLI_LABELS)))
+        results = self.backend.map(self.factory, [[tuple(pairs[i]) for i in idx] for idx in plan])
+        for idx, probs in zip(plan, results):
+            out[idx] = probs
+        return out
