@@ -51,7 +51,8 @@ def score_set(lset: LabelledSet, cfg: DictConfig, scorer, head, boot) -> tuple[d
     # claims are extracted and clustered within each event (story), as a user runs one story at a time
     # (eval.score_extracted=false: group and retrieve evidence only, no NLI, for grouping sweeps)
     extract_scorer = scorer if cfg.eval.get("score_extracted", True) else EvidenceOnly()
-    extracted_runs = [predict(e.articles, cfg, extract_scorer, head, events="one") for e in lset.events]
+    extracted_runs = [predict(e.articles, cfg, extract_scorer, head, events="one", merge_scorer=scorer)
+                      for e in lset.events]
     extracted = _by_article([{"article_id": c.article_id, "text": c.text} for r in extracted_runs
                              for c in r.extracted], "text")
     seg = segmentation_metrics(extracted, gold_sentences, boilerplate)

@@ -196,9 +196,10 @@ def _story_claims(extracted: Sequence[Claim], events: Sequence[Event], cfg, back
 
 
 def predict(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[CanonicalClaim] | None = None,
-            progress: bool = True, events: str | None = None) -> Prediction:
+            progress: bool = True, events: str | None = None, merge_scorer=None) -> Prediction:
     """Run story grouping -> segment -> cluster within each story (unless claims are given) -> evidence -> NLI ->
-    stance. `events` overrides `cfg.events` (auto / one).
+    stance. `events` overrides `cfg.events` (auto / one); `merge_scorer` is the NLI model for the mutual-entailment
+    merge of claims (default: `scorer`).
 
     Identical copies (`Article.duplicate_of`) are scored once, through the article they copy, and get its results
     under their own id and outlet. Given claims are scored against the articles they list (any copy's id may be
@@ -219,7 +220,7 @@ def predict(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[Can
     sentences, extracted = segment_articles(scored, cfg.segment)
     timer.lap("segment_s")
     if claims is None:
-        claims = _story_claims(extracted, found, cfg, backend, cache, progress, scorer)
+        claims = _story_claims(extracted, found, cfg, backend, cache, progress, merge_scorer or scorer)
         timer.lap("cluster_s")
         members: dict[str, list[CanonicalClaim]] = {}
         for c in claims:
