@@ -66,6 +66,11 @@ def score_set(lset: LabelledSet, cfg: DictConfig, scorer, head, boot) -> tuple[d
                                                      for p in labelled_run.predictions])
     stance["uncertain"] = sum(p.uncertain for p in labelled_run.predictions)
     canonical = [c for r in extracted_runs for c in r.claims]
+    # a claim's own source article states it: its cell must be agree or discuss (NLI-scored runs only)
+    source_cells = {(c.claim_id, s.article_id) for r in extracted_runs for c in r.claims for s in c.sources}
+    off_source = [(p.claim_id, p.article_id, p.label) for r in extracted_runs for p in r.predictions
+                  if (p.claim_id, p.article_id) in source_cells and p.label not in ("agree", "discuss")]
+    scored_extracted = cfg.eval.get("score_extracted", True)
     grouping = grouping_metrics([[(s.article_id, s.text) for s in c.sources] for c in canonical],
                                 lset.claim_sentences)
     metrics = {
@@ -76,7 +81,10 @@ def score_set(lset: LabelledSet, cfg: DictConfig, scorer, head, boot) -> tuple[d
         "clustering": {"extracted_claims": sum(len(r.extracted) for r in extracted_runs),
                        "canonical_claims": len(canonical),
                        "multi_outlet_claims": sum(len({s.article_id for s in c.sources}) > 1 for c in canonical),
-                       "grouping": grouping},
+                       "grouping": grouping,
+                       "source_cells": len(source_cells) if scored_extracted else None,
+                       "source_cells_not_agree_or_discuss": len(off_source) if scored_extracted else None,
+                       "source_cells_not_agree_or_discuss_examples": off_source[:10] if scored_extracted else []},
         "timings": {"labelled": labelled_run.timings,
                     "extracted": {k: round(sum(r.timings.get(k) or 0 for r in extracted_runs), 3)
                                   for k in extracted_runs[0].timings if k != "nli_pairs_per_s"}},
@@ -219,9 +227,12 @@ def grouping_table(m: dict) -> str:
         g = cl.get("grouping") or {}
         rows.append([name, seg["gold_sentences"], seg["recall"], seg["precision"], seg["boilerplate_claims"],
                      cl["canonical_claims"], cl["multi_outlet_claims"], g.get("gold_groups", "-"),
-                     g.get("b3_precision", "-"), g.get("b3_recall", "-"), g.get("b3_f1", "-")])
+                     g.get("b3_precision", "-"), g.get("b3_recall", "-"), g.get("b3_f1", "-"),
+                     "-" if cl.get("source_cells") is None else
+                     f"{cl['source_cells_not_agree_or_discuss']} / {cl['source_cells']}"])
     return markdown_table(["set", "gold sentences", "recall", "precision", "boilerplate", "canonical claims",
-                           "multi-outlet", "gold groups", "B3 P", "B3 R", "B3 F1"], rows)
+                           "multi-outlet", "gold groups", "B3 P", "B3 R", "B3 F1",
+                           "source cells not agree/discuss"], rows)
 
 
 def metrics_markdown(m: dict) -> str:
