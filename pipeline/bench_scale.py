@@ -12,46 +12,39 @@ claims x its articles). Then `backend=ray` against `backend=local` on the seeds 
 
 from __future__ import annotations
 
-import csv
 import json
 import time
+from collections import Counter
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from pipeline.core import atomic, files
+from pipeline.core import atomic
 from pipeline.learn import fnc
+from pipeline.measure.labels import read_gold_stories
 from pipeline.measure.metrics import bcubed
 from pipeline.predict import embedding_cache, segment_articles
-from pipeline.stages.cluster import cluster_claims
+from pipeline.stages.cluster import cluster_claims, connected_components_of
 from pipeline.stages.ingest import load_articles
 
 
 def fnc_gold_stories(bodies: dict[str, str], pairs) -> dict[str, str]:
     """Body ID -> story: bodies joined when one headline is related (agree/disagree/discuss) to both."""
-    parent = {b: b for b in bodies}
-
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    ids = list(bodies)
+    index = {b: i for i, b in enumerate(ids)}
     first: dict[str, str] = {}
-    for p in pairs:
-        if p.stance == "unrelated":
-            continue
-        other = first.setdefault(p.headline, p.body_id)
-        parent[find(p.body_id)] = find(other)
-    return {b: f"fnc-{find(b)}" for b in bodies}
+    links = [(index[p.body_id], index[first.setdefault(p.headline, p.body_id)]) for p in pairs
+             if p.stance != "unrelated"]
+    component = connected_components_of(len(ids), links)
+    return {b: f"fnc-{component[i]}" for i, b in enumerate(ids)}
 
 
 def write_inputs(cfg, out: Path) -> dict[str, tuple[Path, dict[str, str], set[str]]]:
     """The scale inputs as JSONL files under `out`: name -> (path, gold story by article id, ids to score)."""
     s = cfg.bench.scale
-    gold_rows = list(csv.DictReader(files.read_text(s.basil_gold)[0].splitlines()))
-    basil_gold = {r["id"]: r["event"] for r in gold_rows}
-    report = {r["id"] for r in gold_rows if r["split"] == "report"}
+    gold_rows = read_gold_stories(s.basil_gold)
+    basil_gold = {aid: r["event"] for aid, r in gold_rows.items()}
+    report = {aid for aid, r in gold_rows.items() if r["split"] == "report"}
     feed = Path(s.basil_feed)
     inputs = {"basil": (feed, basil_gold, report)}
     if s.fnc_bodies:
@@ -84,9 +77,7 @@ def one_story_calls(cfg, source: Path, gold: dict[str, str]) -> dict:
     per_story: dict[str, list[int]] = {}
     for i, c in enumerate(extracted):
         per_story.setdefault(gold.get(c.article_id, c.article_id), []).append(i)
-    size = {}
-    for a in scored:
-        size[gold.get(a.article_id, a.article_id)] = size.get(gold.get(a.article_id, a.article_id), 0) + 1
+    size = Counter(gold.get(a.article_id, a.article_id) for a in scored)
     perfect = 0
     for story, idx in per_story.items():
         claims = cluster_claims([extracted[i] for i in idx], vectors[idx], cfg.cluster.similarity_threshold,

@@ -107,6 +107,15 @@ class Timer:
         self._clock = now
 
 
+def copies_of(articles: Sequence[Article]) -> dict[str, list[Article]]:
+    """Article id -> the identical copies (`duplicate_of`) that are reported through it."""
+    copies: dict[str, list[Article]] = {}
+    for a in articles:
+        if a.duplicate_of:
+            copies.setdefault(a.duplicate_of, []).append(a)
+    return copies
+
+
 def find_events(articles: Sequence[Article], cfg, mode: str | None = None, backend=None, cache=None) -> list[Event]:
     """The stories of `articles` (`events=auto`: story grouping, an input `event` wins; `events=one`: one story).
     Identical copies join the story of the article they copy."""
@@ -120,10 +129,7 @@ def find_events(articles: Sequence[Article], cfg, mode: str | None = None, backe
         vectors = embed_texts([story_text(a, cfg.stories.lead_chars) for a in free], cfg.stories.encoder,
                               cache=cache, backend=backend)
     events = group_stories(scored, vectors, cfg.stories, one=mode == "one")
-    copies: dict[str, list[Article]] = {}
-    for a in articles:
-        if a.duplicate_of:
-            copies.setdefault(a.duplicate_of, []).append(a)
+    copies = copies_of(articles)
     if not copies:
         return events
     out = []
@@ -208,10 +214,7 @@ def predict(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[Can
     timer = Timer()
     backend = build_backend(cfg)
     scored = [a for a in articles if not a.duplicate_of]
-    copies: dict[str, list[Article]] = {}
-    for a in articles:
-        if a.duplicate_of:
-            copies.setdefault(a.duplicate_of, []).append(a)
+    copies = copies_of(articles)
     rep = {a.article_id: a.duplicate_of or a.article_id for a in articles}
     cache = embedding_cache(cfg)
     found = find_events(articles, cfg, events, backend, cache)
@@ -225,8 +228,10 @@ def predict(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[Can
         members: dict[str, list[CanonicalClaim]] = {}
         for c in claims:
             members.setdefault(c.event_id, []).append(c)
-        stories = [(members.get(e.event_id, []), [a for a in scored if event_of[a.article_id] == e.event_id])
-                   for e in found]
+        in_story: dict[str, list[Article]] = {}
+        for a in scored:
+            in_story.setdefault(event_of[a.article_id], []).append(a)
+        stories = [(members.get(e.event_id, []), in_story.get(e.event_id, [])) for e in found]
         if copies:  # a copy reports what the article it copies says: list it among each claim's sources
             claims = [replace(c, sources=c.sources + tuple(
                 replace(s, claim_id=s.claim_id.replace(s.article_id, d.article_id, 1), article_id=d.article_id,
@@ -248,15 +253,15 @@ def predict(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[Can
     stance_probs = stance_proba(head, pairs, {a.article_id: a.text for a in scored})
     below = float(cfg.get("uncertain_below", 0.5))
     by_id = {a.article_id: a for a in articles}
-    wanted = {c.claim_id: c.article_ids for c in claims}
+    wanted = {c.claim_id: set(c.article_ids) for c in claims if c.article_ids is not None}
     predictions = []
     for p, row in zip(pairs, stance_probs):
         label = STANCE_LABELS[int(np.argmax(row))]
         scores = {k: round(float(v), 4) for k, v in zip(STANCE_LABELS, row)}
         uncertain = bool(float(np.max(row)) < below)
         targets = [p.article_id] + [d.article_id for d in copies.get(p.article_id, [])]
-        if wanted.get(p.claim_id) is not None:
-            targets = [t for t in targets if t in set(wanted[p.claim_id])]
+        if p.claim_id in wanted:
+            targets = [t for t in targets if t in wanted[p.claim_id]]
         for t in targets:
             predictions.append(StancePrediction(p.claim_id, t, by_id[t].outlet, label, scores, p.evidence, uncertain,
                                                 event_of.get(t, "")))

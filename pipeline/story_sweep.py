@@ -10,28 +10,20 @@ the 2016-2019 ones (report only). Metrics: B-cubed precision / recall / F1 and t
 
 from __future__ import annotations
 
-import csv
 import logging
 
 import hydra
 from omegaconf import DictConfig
 
-from pipeline.core import files
 from pipeline.core.cli import guarded, quiet_libraries
 from pipeline.core.records import PipelineError
 from pipeline.core.tracking import execute
+from pipeline.measure.labels import read_gold_stories
 from pipeline.measure.metrics import bcubed
 from pipeline.predict import embedding_cache, find_events
 from pipeline.stages.ingest import load_articles
 
 log = logging.getLogger(__name__)
-
-
-def gold_stories(path) -> dict[str, dict]:
-    rows = list(csv.DictReader(files.read_text(path)[0].splitlines()))
-    if not rows or not {"id", "event", "split"} <= set(rows[0]):
-        raise PipelineError(path, "needs columns id, event, split")
-    return {r["id"]: r for r in rows}
 
 
 def story_scores(articles, gold: dict[str, dict], split: str, cfg) -> dict:
@@ -51,7 +43,7 @@ def run(cfg: DictConfig) -> dict:
     s = cfg.stories_eval
     if s.split not in ("choose", "report"):
         raise PipelineError(None, f"stories_eval.split must be choose or report, not {s.split!r}")
-    gold = gold_stories(s.gold)
+    gold = read_gold_stories(s.gold)
     articles, _ = load_articles(s.feed, cfg.ingest)
     if s.split == "choose":
         articles = [a for a in articles if gold.get(a.article_id, {}).get("split") == "choose"]

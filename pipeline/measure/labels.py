@@ -21,6 +21,14 @@ def read_stance_labels(path: str | Path) -> dict[tuple[str, str], str]:
     return labels
 
 
+def read_gold_stories(path: str | Path) -> dict[str, dict]:
+    """`data/labels/basil/stories.csv` (id, event, year, split) -> {article id: row}."""
+    rows = list(csv.DictReader(files.read_text(path)[0].splitlines()))
+    if not rows or not {"id", "event", "split"} <= set(rows[0]):
+        raise PipelineError(path, "needs columns id, event, split")
+    return {r["id"]: r for r in rows}
+
+
 def _jsonl_rows(path: str | Path) -> list[dict]:
     rows = []
     for lineno, obj, error in files.iter_jsonl(path):

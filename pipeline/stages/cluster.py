@@ -74,21 +74,20 @@ def merge_by_entailment(claims: Sequence[CanonicalClaim], extracted: Sequence[Cl
     texts = [(extracted[i].text, extracted[j].text) for _, _, i, j in candidates]
     probs = scorer.score(texts + [(h, p) for p, h in texts])
     forward, backward = probs[:len(texts), 0], probs[len(texts):, 0]
-    parent = list(range(len(claims)))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for (a, b, _, _), f, r in zip(candidates, forward, backward):
-        if min(f, r) >= entailment:
-            parent[find(b)] = find(a)
-    groups: dict[int, list[int]] = {}
-    for k in range(len(claims)):
-        groups.setdefault(find(k), []).extend(members[k])
+    merged = [(a, b) for (a, b, _, _), f, r in zip(candidates, forward, backward) if min(f, r) >= entailment]
+    component = connected_components_of(len(claims), merged)
     labels = np.empty(len(extracted), dtype=int)
-    for label, idx in enumerate(groups.values()):
-        labels[idx] = label
+    for k, idx in enumerate(members):
+        labels[idx] = component[k]
     return cluster_from_labels(extracted, embeddings, labels)
+
+
+def connected_components_of(n: int, edges: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Component label of each of `n` nodes joined by `edges` (scipy's connected_components)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rows = [a for a, _ in edges]
+    cols = [b for _, b in edges]
+    graph = coo_matrix((np.ones(len(edges)), (rows, cols)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
