@@ -87,7 +87,8 @@ def score_set(lset: LabelledSet, cfg: DictConfig, scorer, head, boot) -> tuple[d
                        "source_cells_not_agree_or_discuss_examples": off_source[:10] if scored_extracted else []},
         "timings": {"labelled": labelled_run.timings,
                     "extracted": {k: round(sum(r.timings.get(k) or 0 for r in extracted_runs), 3)
-                                  for k in extracted_runs[0].timings if k != "nli_pairs_per_s"}},
+                                  for k, v in extracted_runs[0].timings.items()
+                                  if k != "nli_pairs_per_s" and not isinstance(v, dict)}},
         "data_sha256": {f: files.sha256_file(f) for f in lset.files},
     }
     return metrics, {"labelled": labelled_run, "extracted": extracted_runs, "gold": gold, "pred": pred,

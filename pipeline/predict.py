@@ -95,15 +95,19 @@ class EvidenceOnly:
 
 
 class Timer:
-    """Stage timings: `lap(name)` records the seconds since the previous lap."""
+    """Stage timings: `lap(name)` records the seconds since the previous lap and the process's peak RSS so far
+    (`peak_rss_mb[name]`), which says which stage the memory went to."""
 
     def __init__(self):
-        self.timings: dict[str, float] = {}
+        self.timings: dict = {"peak_rss_mb": {}}
         self._clock = time.perf_counter()
 
     def lap(self, name: str) -> None:
+        import resource
+
         now = time.perf_counter()
         self.timings[name] = round(now - self._clock, 3)
+        self.timings["peak_rss_mb"][name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         self._clock = now
 
 
