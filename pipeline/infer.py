@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -64,6 +65,10 @@ def run(cfg: DictConfig) -> dict:
     claims = load_claims(cfg.claims, [a.article_id for a in articles]) if cfg.claims else None
     load_s = time.perf_counter() - started
     scorer = build_scorer(cfg)
+    if scorer.name == "none":
+        notes["no_nli"] = ("model=none: no NLI model ran, every evidence sentence is neutral; stories, claims, "
+                           "evidence and pair counts are real, the stance labels are not")
+        print(notes["no_nli"], file=sys.stderr)
     head, head_info = load_head(cfg)
     result = predict(articles, cfg, scorer, head, claims=claims)
     run_info = {

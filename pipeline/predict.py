@@ -89,6 +89,7 @@ class EvidenceOnly:
 
     name = "none"
     identity = {"name": "none"}
+    batch_size = 32
 
     def score(self, pairs, batch_size=None, progress=False):
         return np.tile(np.array([0.0, 1.0, 0.0]), (len(pairs), 1))

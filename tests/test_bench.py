@@ -133,3 +133,26 @@ def test_scale_section_scores_story_grouping_and_counts_the_one_story_way(cfg_fa
     # the duplicate budget copies are scored once; each story's claims only meet that story's articles
     assert 0 < basil["nli_calls"] <= basil["perfect_grouping_nli_calls"] < basil["one_story_nli_calls"]
     assert scale["backends"] == {"skipped": "bench.scale.ray=false"}
+
+
+def test_scale_input_with_the_nli_model_stubbed_counts_calls_and_says_so(cfg_factory, tmp_path):
+    """`bench.scale.stub_nli` runs an input with `model=none`: every stage but the NLI model; the calls are counted
+    and the record (and run.json's notes) say that no model ran."""
+    from pipeline.bench import peak_rss_mb
+    from pipeline.bench_scale import run_scale
+
+    text = ("The city council approved a new budget on Tuesday after a long debate. The budget raises spending "
+            "on schools by ten percent. Council members said a new hotel tax would pay for it.")
+    rows = [{"id": f"b{i}", "outlet": f"O{i}", "title": "Council passes budget", "text": text.replace("ten", n)}
+            for i, n in enumerate(["ten", "twelve"])]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    gold = tmp_path / "stories.csv"
+    gold.write_text("id,event,year,split\nb0,b,2017,report\nb1,b,2017,report\n")
+    cfg = cfg_factory(f"bench.scale.basil_feed={feed}", f"bench.scale.basil_gold={gold}", "bench.scale.fnc_bodies=0",
+                      "bench.scale.ray=false", "bench.scale.stub_nli=[basil]", "bench.scale.overrides=[]",
+                      config_name="bench")
+    basil = run_scale(cfg, tmp_path / "bench", peak_rss_mb)["basil"]
+    assert basil["nli"].startswith("stubbed") and basil["nli_calls"] == 2 * 3 * basil["claims"]
+    run = json.loads((tmp_path / "bench" / "scale" / "basil" / "run.json").read_text())
+    assert run["model"] == {"name": "none"} and "no NLI model ran" in run["notes"]["no_nli"]

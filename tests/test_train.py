@@ -130,6 +130,35 @@ def test_head_selection_picks_the_best_head_by_event_grouped_cv():
     assert best == "logreg" and scores["logreg"]["macro_f1"] > scores["rule"]["macro_f1"] + 0.3
     assert set(scores) == {"rule", "logreg", train.UNTRAINED}
     assert (head.predict(X) == y).mean() > 0.9
+    assert scores["logreg"]["win_rate"] >= 0.99  # a 0.3 gain on 240 pairs wins in nearly every resample
+
+
+def test_head_selection_keeps_the_untrained_rule_unless_a_gain_is_sure():
+    """A fitted head whose CV gain over the untrained rule is not sure under the claim bootstrap
+    (`train.same_story.min_win_rate`) does not replace it: `make train` then cannot make `make eval` worse by noise."""
+    from omegaconf import OmegaConf
+
+    from pipeline.stages.stance.rule import RuleStance
+
+    rng = np.random.default_rng(1)
+    n = 240
+    X = rng.uniform(0, 1, size=(n, len(FEATURES)))  # no signal: any head's gain over the rule is chance
+    y = RuleStance().fit().predict(X)
+    flip = rng.random(n) < 0.4
+    y[flip] = np.array(STANCE_LABELS)[rng.integers(0, 4, size=int(flip.sum()))]
+    groups = np.array([f"e{i % 6}" for i in range(n)])
+    claims = np.array([f"c{i // 3}" for i in range(n)])
+    cfg = OmegaConf.create({"seed": 13, "train": {"same_story": {"folds": 3, "min_win_rate": 0.9}, "candidates": {
+        "logreg": {"_target_": "pipeline.stages.stance.rule.StanceHead", "kind": "logreg"}}}})
+    best, scores, head = train.select_head(cfg, np.zeros((0, len(FEATURES))), np.array([]), X, y, groups,
+                                           np.ones(n, dtype=bool), claims)
+    assert scores["logreg"]["win_rate"] < 0.9
+    assert best == train.UNTRAINED and isinstance(head, RuleStance)
+    # an impossible bar keeps the rule even against a head that is better
+    cfg.train.same_story.min_win_rate = 1.01
+    X[:, FEATURES.index("jaccard")] = [STANCE_LABELS.index(label) for label in y]
+    assert train.select_head(cfg, np.zeros((0, len(FEATURES))), np.array([]), X, y, groups,
+                             np.ones(n, dtype=bool), claims)[0] == train.UNTRAINED
 
 
 def test_make_train_selects_on_same_story_data_and_saves_the_winner(cfg_factory, tmp_path, tiny_nli_model):

@@ -101,6 +101,31 @@ def _class_f1(confusion):
     return np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
 
 
+def _claim_resamples(gold: Sequence[str], preds: Sequence[Sequence[str]], groups: Sequence[str], resamples: int,
+                     seed: int):
+    """Confusion matrices of a cluster bootstrap over `groups` (claims), one per prediction list: shape
+    `(len(preds), resamples, 4, 4)`. Each resample draws claims with replacement and keeps all of their pairs, so
+    pairs of one claim, which are not independent, move together; every prediction list sees the same draws."""
+    import numpy as np
+
+    index = {lab: i for i, lab in enumerate(STANCE_LABELS)}
+    g = np.array([index[x] for x in gold])
+    names = sorted(set(groups))
+    row = {name: k for k, name in enumerate(names)}
+    claim = np.array([row[x] for x in groups])
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(names), size=(resamples, len(names)))
+    counts = np.stack([np.bincount(d, minlength=len(names)) for d in draws])
+    out = []
+    for pred in preds:
+        p = np.array([index[x] for x in pred])
+        # per claim: its confusion counts, so a resample is a sum of drawn claims' matrices
+        per_claim = np.zeros((len(names), len(STANCE_LABELS), len(STANCE_LABELS)))
+        np.add.at(per_claim, (claim, g, p), 1)
+        out.append(np.tensordot(counts, per_claim, axes=1))
+    return np.stack(out)
+
+
 def bootstrap_intervals(gold: Sequence[str], pred: Sequence[str], groups: Sequence[str], resamples: int = 1000,
                         seed: int = 13, level: float = 0.95) -> dict:
     """Percentile intervals of macro-F1, accuracy and per-class F1 under a cluster bootstrap over `groups`
@@ -109,23 +134,8 @@ def bootstrap_intervals(gold: Sequence[str], pred: Sequence[str], groups: Sequen
     import numpy as np
 
     labels = list(STANCE_LABELS)
-    index = {lab: i for i, lab in enumerate(labels)}
-    g = np.array([index[x] for x in gold])
-    p = np.array([index[x] for x in pred])
-    names = sorted(set(groups))
-    members = {name: [] for name in names}
-    for i, name in enumerate(groups):
-        members[name].append(i)
-    # per claim: its confusion counts, so a resample is a sum of drawn claims' matrices
-    per_claim = np.zeros((len(names), len(labels), len(labels)))
-    for k, name in enumerate(names):
-        np.add.at(per_claim[k], (g[members[name]], p[members[name]]), 1)
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(names), size=(resamples, len(names)))
-    counts = np.stack([np.bincount(d, minlength=len(names)) for d in draws])
     stats = {"macro_f1": [], "accuracy": [], **{f"f1_{lab}": [] for lab in labels}}
-    for c in counts:
-        confusion = np.tensordot(c, per_claim, axes=1)
+    for confusion in _claim_resamples(gold, [pred], groups, resamples, seed)[0]:
         f1 = _class_f1(confusion)
         stats["macro_f1"].append(float(f1.mean()))  # over all four classes, as stance_metrics (zero_division=0)
         stats["accuracy"].append(float(np.trace(confusion) / max(confusion.sum(), 1)))
@@ -134,6 +144,15 @@ def bootstrap_intervals(gold: Sequence[str], pred: Sequence[str], groups: Sequen
     tail = (1 - level) / 2 * 100
     return {k: [round(float(np.percentile(v, tail)), 4), round(float(np.percentile(v, 100 - tail)), 4)]
             for k, v in stats.items()}
+
+
+def paired_win_rate(gold: Sequence[str], pred: Sequence[str], baseline: Sequence[str], groups: Sequence[str],
+                    resamples: int = 1000, seed: int = 13) -> float:
+    """Share of claim-bootstrap resamples (the same draws for both, see `bootstrap_intervals`) in which `pred`
+    has a higher macro-F1 than `baseline`: how sure a gain on these claims is, not just its size."""
+    a, b = _claim_resamples(gold, [pred, baseline], groups, resamples, seed)
+    f1 = lambda m: _class_f1(m).mean()  # noqa: E731
+    return round(float(sum(f1(x) > f1(y) for x, y in zip(a, b)) / resamples), 4)
 
 
 def calibration_error(gold: Sequence[str], probs, bins: int = 10) -> dict:
