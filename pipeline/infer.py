@@ -12,6 +12,7 @@ Output directory (written to a temporary directory beside it, then renamed into 
 
 from __future__ import annotations
 
+import json
 import logging
 import platform
 import sys
@@ -48,8 +49,8 @@ def versions() -> dict[str, str]:
 
 
 def run(cfg: DictConfig) -> dict:
-    from pipeline.predict import build_scorer, claim_rows, event_rows, predict, stance_rows
-    from pipeline.stages.report import render_html
+    from pipeline.predict import build_scorer, claim_rows, event_rows, predict_chunks, stance_rows
+    from pipeline.stages.report import ReportWriter, split_stories
     from pipeline.stages.stance.heads import load_head
 
     if not cfg.input:
@@ -70,33 +71,48 @@ def run(cfg: DictConfig) -> dict:
                            "evidence and pair counts are real, the stance labels are not")
         print(notes["no_nli"], file=sys.stderr)
     head, head_info = load_head(cfg)
-    result = predict(articles, cfg, scorer, head, claims=claims)
-    run_info = {
-        "command": "pipeline.infer",
-        "config": OmegaConf.to_container(cfg, resolve=True),
-        "model": scorer.identity,
-        "stance_head": head_info,
-        "inputs_sha256": input_hashes(source) | (input_hashes(Path(cfg.claims)) if cfg.claims else {}),
-        "counts": {"articles": len(articles), "scored_articles": sum(not a.duplicate_of for a in articles),
-                   "events": len(result.events), "claims": len(result.claims), "pairs": len(result.predictions),
-                   "extracted_claims": len(result.extracted)},
-        "timings": {"load_s": round(load_s, 3), **result.timings,
-                    "total_s": round(time.perf_counter() - started, 3)},
-        "versions": versions(),
-        "notes": notes,
-    }
-    with atomic.atomic_dir(output, overwrite=cfg.overwrite) as tmp:
-        atomic.write_jsonl(tmp / "claims.jsonl", claim_rows(result.claims, result.predictions))
-        atomic.write_jsonl(tmp / "events.jsonl", event_rows(result.events, result.claims, result.predictions))
-        atomic.write_jsonl(tmp / "stances.jsonl", stance_rows(result.predictions))
-        atomic.write_text(tmp / "report.html", render_html(result.claims, articles, result.predictions,
-                                                       f"Claim stance: {source.name}",
-                                                       {"model": scorer.name, "stance head": head_info["kind"]},
-                                                       sentences=result.sentences,
-                                                       events=getattr(result, "events", None)))
+    counts = {"articles": len(articles), "scored_articles": sum(not a.duplicate_of for a in articles),
+              "events": 0, "claims": 0, "pairs": 0, "extracted_claims": 0}
+    meta = {"model": scorer.name, "stance head": head_info["kind"]}
+    with atomic.atomic_dir(output, overwrite=cfg.overwrite) as tmp, \
+            open(tmp / "claims.jsonl", "w", encoding="utf-8") as claims_out, \
+            open(tmp / "events.jsonl", "w", encoding="utf-8") as events_out, \
+            open(tmp / "stances.jsonl", "w", encoding="utf-8") as stances_out, \
+            open(tmp / "report.html", "w", encoding="utf-8") as report_out:
+        # written a chunk of stories at a time (`stream.chunk_pairs`): memory stays bounded as the input grows
+        report = timings = None
+        for chunk in predict_chunks(articles, cfg, scorer, head, claims=claims):
+            ids = {aid for e in chunk.events for aid in e.article_ids}
+            mine = articles if claims is not None else [a for a in articles if a.article_id in ids]
+            stories = split_stories(chunk.claims, mine, chunk.predictions, chunk.events)
+            if report is None:
+                report = ReportWriter(report_out, f"Claim stance: {source.name}", meta,
+                                      multi=chunk.story_count > 1 or len(stories) > 1)
+            report.add(stories, chunk.sentences)
+            for out, rows in ((claims_out, claim_rows(chunk.claims, chunk.predictions)),
+                              (events_out, event_rows(chunk.events, chunk.claims, chunk.predictions)),
+                              (stances_out, stance_rows(chunk.predictions))):
+                out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+            counts["events"] += len(chunk.events)
+            counts["claims"] += len(chunk.claims)
+            counts["pairs"] += len(chunk.predictions)
+            counts["extracted_claims"] = len(chunk.extracted)
+            timings = chunk.timings
+        report.close()
+        run_info = {
+            "command": "pipeline.infer",
+            "config": OmegaConf.to_container(cfg, resolve=True),
+            "model": scorer.identity,
+            "stance_head": head_info,
+            "inputs_sha256": input_hashes(source) | (input_hashes(Path(cfg.claims)) if cfg.claims else {}),
+            "counts": counts,
+            "timings": {"load_s": round(load_s, 3), **timings, "total_s": round(time.perf_counter() - started, 3)},
+            "versions": versions(),
+            "notes": notes,
+        }
         atomic.write_json(tmp / "run.json", run_info)
     run_info["tracking"] = {
-        "metrics": {"nli/pairs_per_s": result.timings["nli_pairs_per_s"],
+        "metrics": {"nli/pairs_per_s": run_info["timings"]["nli_pairs_per_s"],
                     **{f"time/{k}": v for k, v in run_info["timings"].items()
                        if k.endswith("_s") and not k.endswith("per_s")},
                     **{f"count/{k}": v for k, v in run_info["counts"].items()}},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 
@@ -43,6 +43,7 @@ class Prediction:
     predictions: list[StancePrediction]
     timings: dict[str, float] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
+    story_count: int = 0  # stories in the whole run (a chunk holds some of them)
 
 
 def build_backend(cfg):
@@ -96,8 +97,9 @@ class EvidenceOnly:
 
 
 class Timer:
-    """Stage timings: `lap(name)` records the seconds since the previous lap and the process's peak RSS so far
-    (`peak_rss_mb[name]`), which says which stage the memory went to."""
+    """Stage timings: `lap(name)` adds the seconds since the previous lap to `name` (a stage run once per chunk of
+    stories sums up) and records the process's peak RSS so far (`peak_rss_mb[name]`), which says which stage the
+    memory went to."""
 
     def __init__(self):
         self.timings: dict = {"peak_rss_mb": {}}
@@ -107,7 +109,7 @@ class Timer:
         import resource
 
         now = time.perf_counter()
-        self.timings[name] = round(now - self._clock, 3)
+        self.timings[name] = round(self.timings.get(name, 0.0) + now - self._clock, 3)
         self.timings["peak_rss_mb"][name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         self._clock = now
 
@@ -173,12 +175,12 @@ def score_pairs(articles: Sequence[Article], claims: Sequence[CanonicalClaim], s
     probs = scorer.score(inputs, progress=progress)
     pairs = attach_scores(pairs, probs, gate)
     timer.lap("nli_s")
-    # throughput of the model itself: pairs read from the score cache do not count
-    computed = getattr(scorer, "computed", len(inputs))
-    timer.timings["nli_pairs"] = len(inputs)
-    timer.timings["nli_cached"] = getattr(scorer, "hits", 0)
-    rate = computed / max(timer.timings["nli_s"], 1e-9)
-    timer.timings["nli_pairs_per_s"] = round(rate, 1) if computed else None
+    # throughput of the model itself: pairs read from the score cache do not count (summed over calls)
+    t = timer.timings
+    t["nli_pairs"] = t.get("nli_pairs", 0) + len(inputs)
+    t["nli_cached"] = t.get("nli_cached", 0) + getattr(scorer, "hits", 0)
+    t["nli_computed"] = t.get("nli_computed", 0) + getattr(scorer, "computed", len(inputs))
+    t["nli_pairs_per_s"] = round(t["nli_computed"] / max(t["nli_s"], 1e-9), 1) if t["nli_computed"] else None
     return pairs
 
 
@@ -200,21 +202,25 @@ def _story_claims(extracted: Sequence[Claim], events: Sequence[Event], cfg, back
                                cfg.cluster.linkage)
         if merge and merge.enabled and scorer is not None:
             group = merge_by_entailment(group, [extracted[i] for i in idx], vectors[idx], scorer,
-                                        merge.candidate_similarity, merge.entailment)
+                                        merge.candidate_similarity, merge.entailment, merge.get("mode", "mutual"))
         claims += [replace(c, claim_id=f"{e.event_id}-{c.claim_id}" if prefix else c.claim_id,
                            event_id=e.event_id) for c in group]
     return claims
 
 
-def predict(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[CanonicalClaim] | None = None,
-            progress: bool = True, events: str | None = None, merge_scorer=None) -> Prediction:
+def predict_chunks(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[CanonicalClaim] | None = None,
+                   progress: bool = True, events: str | None = None, merge_scorer=None) -> Iterator[Prediction]:
     """Run story grouping -> segment -> cluster within each story (unless claims are given) -> evidence -> NLI ->
-    stance. `events` overrides `cfg.events` (auto / one); `merge_scorer` is the NLI model for the mutual-entailment
-    merge of claims (default: `scorer`).
+    stance, and yield the results a chunk of stories at a time (`stream.chunk_pairs` (claim, article) pairs at
+    most, a larger story alone), so that a feed's pairs, evidence and predictions never sit in memory all at once.
+    `events` overrides `cfg.events` (auto / one); `merge_scorer` is the NLI model for the mutual-entailment merge
+    of claims (default: `scorer`).
 
-    Identical copies (`Article.duplicate_of`) are scored once, through the article they copy, and get its results
-    under their own id and outlet. Given claims are scored against the articles they list (any copy's id may be
-    listed), else against every article; extracted claims against the articles of their story.
+    Each chunk's `claims` are sorted within each story (most covered first); `timings` are the run's so far;
+    `sentences` and `extracted` are the whole run's (shared, not copied). Identical copies
+    (`Article.duplicate_of`) are scored once, through the article they copy, and get its results under their own
+    id and outlet. Given claims are scored against the articles they list (any copy's id may be listed), else
+    against every article, in one chunk; extracted claims against the articles of their story.
     """
     timer = Timer()
     backend = build_backend(cfg)
@@ -226,6 +232,8 @@ def predict(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[Can
     event_of = {aid: e.event_id for e in found for aid in e.article_ids}
     timer.lap("stories_s")
     sentences, extracted = segment_articles(scored, cfg.segment)
+    for d in (d for ds in copies.values() for d in ds):
+        sentences[d.article_id] = [replace(s, article_id=d.article_id) for s in sentences[d.duplicate_of]]
     timer.lap("segment_s")
     if claims is None:
         claims = _story_claims(extracted, found, cfg, backend, cache, progress, merge_scorer or scorer)
@@ -236,45 +244,84 @@ def predict(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[Can
         in_story: dict[str, list[Article]] = {}
         for a in scored:
             in_story.setdefault(event_of[a.article_id], []).append(a)
-        stories = [(members.get(e.event_id, []), in_story.get(e.event_id, [])) for e in found]
         if copies:  # a copy reports what the article it copies says: list it among each claim's sources
-            claims = [replace(c, sources=c.sources + tuple(
+            members = {eid: [replace(c, sources=c.sources + tuple(
                 replace(s, claim_id=s.claim_id.replace(s.article_id, d.article_id, 1), article_id=d.article_id,
-                        outlet=d.outlet) for s in c.sources for d in copies.get(s.article_id, []))) for c in claims]
-            new = {c.claim_id: c for c in claims}
-            stories = [([new[c.claim_id] for c in sc], sa) for sc, sa in stories]
-        scoring = claims
+                        outlet=d.outlet) for s in c.sources for d in copies.get(s.article_id, []))) for c in cs]
+                for eid, cs in members.items()}
+        stories = [(e, members.get(e.event_id, []), in_story.get(e.event_id, [])) for e in found]
+        chunks = _chunks(stories, int(cfg.get("stream", {}).get("chunk_pairs", 20000))) or [[]]
     else:
         claims = [c if c.article_ids is None else replace(c, event_id=_one_event(c.article_ids, event_of))
                   for c in claims]
-        stories = None
-        scoring = [c if c.article_ids is None else replace(c, article_ids=tuple(dict.fromkeys(
-            rep[a] for a in c.article_ids))) for c in claims]
+        chunks = [None]
     if cache is not None:
         cache.close()
-    pairs = score_pairs(scored, scoring, sentences, cfg, scorer, timer, progress, backend, stories)
-    from pipeline.stages.stance.heads import stance_proba
-
-    stance_probs = stance_proba(head, pairs, {a.article_id: a.text for a in scored})
     below = float(cfg.get("uncertain_below", 0.5))
     by_id = {a.article_id: a for a in articles}
-    wanted = {c.claim_id: set(c.article_ids) for c in claims if c.article_ids is not None}
-    predictions = []
-    for p, row in zip(pairs, stance_probs):
-        label = STANCE_LABELS[int(np.argmax(row))]
-        scores = {k: round(float(v), 4) for k, v in zip(STANCE_LABELS, row)}
-        uncertain = bool(float(np.max(row)) < below)
-        targets = [p.article_id] + [d.article_id for d in copies.get(p.article_id, [])]
-        if p.claim_id in wanted:
-            targets = [t for t in targets if t in wanted[p.claim_id]]
-        for t in targets:
-            predictions.append(StancePrediction(p.claim_id, t, by_id[t].outlet, label, scores, p.evidence, uncertain,
-                                                event_of.get(t, "")))
-    for d in (d for ds in copies.values() for d in ds):
-        sentences[d.article_id] = [replace(s, article_id=d.article_id) for s in sentences[d.duplicate_of]]
-    timer.lap("stance_s")
-    coverage = claim_coverage(claims, predictions)
-    return Prediction(sentences, extracted, sort_claims(claims, coverage), pairs, predictions, timer.timings, found)
+    texts = {a.article_id: a.text for a in scored}
+    bar = tqdm(total=len(found), desc="stories scored", unit="story", disable=not progress or len(chunks) < 2,
+               leave=False)
+    for chunk in chunks:
+        if chunk is None:  # a claims file: scored as it says, in one chunk
+            chunk_events, chunk_claims, chunk_articles, groups = found, claims, scored, None
+            scoring = [c if c.article_ids is None else replace(c, article_ids=tuple(dict.fromkeys(
+                rep[a] for a in c.article_ids))) for c in claims]
+        else:
+            chunk_events = [e for e, _, _ in chunk]
+            chunk_claims = [c for _, cs, _ in chunk for c in cs]
+            chunk_articles = [a for _, _, arts in chunk for a in arts]
+            groups = [(cs, arts) for _, cs, arts in chunk]
+            scoring = chunk_claims
+        pairs = score_pairs(chunk_articles, scoring, sentences, cfg, scorer, timer, progress and len(chunks) == 1,
+                            backend, groups)
+        from pipeline.stages.stance.heads import stance_proba
+
+        stance_probs = stance_proba(head, pairs, texts)
+        wanted = {c.claim_id: set(c.article_ids) for c in chunk_claims if c.article_ids is not None}
+        predictions = []
+        for p, row in zip(pairs, stance_probs):
+            label = STANCE_LABELS[int(np.argmax(row))]
+            scores = {k: round(float(v), 4) for k, v in zip(STANCE_LABELS, row)}
+            uncertain = bool(float(np.max(row)) < below)
+            targets = [p.article_id] + [d.article_id for d in copies.get(p.article_id, [])]
+            if p.claim_id in wanted:
+                targets = [t for t in targets if t in wanted[p.claim_id]]
+            for t in targets:
+                predictions.append(StancePrediction(p.claim_id, t, by_id[t].outlet, label, scores, p.evidence,
+                                                    uncertain, event_of.get(t, "")))
+        timer.lap("stance_s")
+        coverage = claim_coverage(chunk_claims, predictions)
+        ordered = [c for e in (chunk_events if chunk is not None else [None])
+                   for c in sort_claims([c for c in chunk_claims if e is None or c.event_id == e.event_id], coverage)]
+        bar.update(len(chunk_events))
+        yield Prediction(sentences, extracted, ordered, pairs, predictions, timer.timings, list(chunk_events),
+                         len(found))
+    bar.close()
+
+
+def _chunks(stories: list[tuple], budget: int) -> list[list[tuple]]:
+    """Consecutive stories grouped while their (claim, article) pairs stay within `budget` (a larger story alone)."""
+    chunks: list[list[tuple]] = []
+    size = budget + 1
+    for story in stories:
+        n = len(story[1]) * len(story[2])
+        if size + n > budget:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(story)
+        size += n
+    return chunks
+
+
+def predict(articles: Sequence[Article], cfg, scorer, head, claims: Sequence[CanonicalClaim] | None = None,
+            progress: bool = True, events: str | None = None, merge_scorer=None) -> Prediction:
+    """`predict_chunks`, all chunks joined into one Prediction (claims in story order, each story's sorted)."""
+    parts = list(predict_chunks(articles, cfg, scorer, head, claims, progress, events, merge_scorer))
+    first = parts[0]
+    return Prediction(first.sentences, first.extracted, [c for p in parts for c in p.claims],
+                      [x for p in parts for x in p.pairs], [x for p in parts for x in p.predictions],
+                      parts[-1].timings, [e for p in parts for e in p.events], first.story_count)
 
 
 def _one_event(article_ids: Sequence[str], event_of: dict[str, str]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.core.records import Article, CanonicalClaim, Claim, Evidence, Sentence, StancePair
+from pipeline.core.records import Article, CanonicalClaim, Claim, Evidence, PipelineError, Sentence, StancePair
 from pipeline.stages.cluster import cluster_claims
 from pipeline.stages.evidence import attach_scores, build_pairs, nli_inputs
 
@@ -201,6 +201,22 @@ def test_mutual_entailment_merges_paraphrases_that_embeddings_put_apart(stub_sco
     # claims whose closest sentences are less similar than candidate_similarity are never checked
     strict = merge_by_entailment(groups, claims, emb, stub_scorer, candidate_similarity=0.99, entailment=0.5)
     assert len(strict) == 3
+
+
+def test_either_mode_groups_a_two_fact_sentence_with_its_main_claim(stub_scorer):
+    """The label guide groups a sentence with two facts by its main clause: it entails the bare claim, not the
+    reverse. `mode="mutual"` keeps them apart, `mode="either"` merges them; an unknown mode is refused."""
+    from pipeline.stages.cluster import merge_by_entailment
+
+    claims = _claims("the mayor opened the bridge and the council approved a new budget for the city schools",
+                     "the mayor opened the bridge", "a bakery won an award")
+    emb = _unit(0, 50, 180)
+    groups = cluster_claims(claims, emb, similarity_threshold=0.75)
+    assert len(merge_by_entailment(groups, claims, emb, stub_scorer, 0.55, 0.5, mode="mutual")) == 3
+    either = merge_by_entailment(groups, claims, emb, stub_scorer, 0.55, 0.5, mode="either")
+    assert [len(g.sources) for g in either] == [2, 1]
+    with pytest.raises(PipelineError, match="nli_merge.mode"):
+        merge_by_entailment(groups, claims, emb, stub_scorer, 0.55, 0.5, mode="one-way")
 
 
 def test_local_backend_maps_in_order_and_builds_its_worker_once():

@@ -14,7 +14,7 @@ from omegaconf.errors import OmegaConfBaseException
 from pipeline.stages.nli.scorer import NliScorer
 from pipeline.stages.stance.rule import RuleStance
 
-MODELS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
+MODELS = sorted(p.stem for p in (CONF / "model").glob("*.yaml") if p.stem != "none")  # none: no NLI model
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 
 

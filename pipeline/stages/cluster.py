@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pipeline.core.records import CanonicalClaim, Claim
+from pipeline.core.records import CanonicalClaim, Claim, PipelineError
 
 
 def cluster_claims(claims: Sequence[Claim], embeddings: np.ndarray, similarity_threshold: float = 0.75,
@@ -49,14 +49,19 @@ def cluster_from_labels(claims: Sequence[Claim], embeddings: np.ndarray, labels:
 
 
 def merge_by_entailment(claims: Sequence[CanonicalClaim], extracted: Sequence[Claim], embeddings: np.ndarray,
-                        scorer, candidate_similarity: float = 0.55, entailment: float = 0.5) -> list[CanonicalClaim]:
-    """Merge canonical claims that state the same thing in other words: mutual entailment under the NLI model.
+                        scorer, candidate_similarity: float = 0.55, entailment: float = 0.5,
+                        mode: str = "mutual") -> list[CanonicalClaim]:
+    """Merge canonical claims that state the same thing in other words: entailment under the NLI model.
 
     Candidates are pairs of canonical claims whose closest members are at least `candidate_similarity` similar
     (cosine of `embeddings`, rows aligned with `extracted`); a candidate merges when each of those two sentences
-    entails the other with probability >= `entailment`. Merges are transitive. Ids and texts are recomputed as in
+    entails the other with probability >= `entailment` (`mode="mutual"`), or when one of them entails the other
+    (`mode="either"`: a sentence that states the claim plus another fact, which the label guide groups by its main
+    clause, entails the bare claim but not the reverse). Merges are transitive. Ids and texts are recomputed as in
     `cluster_claims` (first appearance; the medoid of the merged members).
     """
+    if mode not in ("mutual", "either"):
+        raise PipelineError(None, f"unknown cluster.nli_merge.mode {mode!r}; use mutual or either")
     if len(claims) < 2:
         return list(claims)
     row = {c.claim_id: i for i, c in enumerate(extracted)}
@@ -74,11 +79,16 @@ def merge_by_entailment(claims: Sequence[CanonicalClaim], extracted: Sequence[Cl
     if not candidates:
         return list(claims)
     texts = [(extracted[i].text, extracted[j].text) for _, _, i, j in candidates]
-    # one direction first; the other only where that one entails (most candidates stop there: half the NLI work)
+    # one direction first; the other only where it can still decide (mutual: where the first entails, which most
+    # candidates do not: half the NLI work; either: where the first does not)
     forward = scorer.score(texts)[:, 0]
-    ahead = [k for k, f in enumerate(forward) if f >= entailment]
-    backward = scorer.score([texts[k][::-1] for k in ahead])[:, 0] if ahead else np.zeros(0)
-    merged = [candidates[k][:2] for k, r in zip(ahead, backward) if r >= entailment]
+    passed = forward >= entailment
+    rest = [k for k in range(len(texts)) if passed[k] == (mode == "mutual")]
+    backward = np.zeros(len(texts))
+    if rest:
+        backward[rest] = scorer.score([texts[k][::-1] for k in rest])[:, 0]
+    ok = passed & (backward >= entailment) if mode == "mutual" else passed | (backward >= entailment)
+    merged = [candidates[k][:2] for k in np.flatnonzero(ok)]
     component = connected_components_of(len(claims), merged)
     labels = np.empty(len(extracted), dtype=int)
     for k, idx in enumerate(members):

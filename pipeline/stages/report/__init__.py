@@ -19,6 +19,7 @@ from pipeline.stages.report.figures import confusion_figure, outlet_summary_figu
 from pipeline.stages.report.page import (
     COLOURS,
     SYMBOLS,
+    ReportWriter,
     Story,
     is_omission,
     outlet_counts,
@@ -26,5 +27,5 @@ from pipeline.stages.report.page import (
     split_stories,
 )
 
-__all__ = ["COLOURS", "SYMBOLS", "Story", "confusion_figure", "is_omission", "outlet_counts", "outlet_summary_figure",
-           "render_html", "split_stories"]
+__all__ = ["COLOURS", "SYMBOLS", "ReportWriter", "Story", "confusion_figure", "is_omission", "outlet_counts",
+           "outlet_summary_figure", "render_html", "split_stories"]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import html
+import io
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TextIO
 
 from pipeline.core.records import (
     STANCE_DEFINITIONS,
@@ -317,13 +321,14 @@ def _story_html(s: int, story: Story, sentences: dict[str, list[Sentence]] | Non
             f'<div class="evstore">{"".join(panels)}</div></section>')
 
 
-def _index(stories: list[Story]) -> str:
-    rows = []
-    for s, story in enumerate(stories):
-        coverage = claim_coverage(story.claims, story.predictions)
-        rows.append(f'<tr><td><a href="#story-{s}">{esc(story.label or f"story {s + 1}")}</a></td>'
-                    f"<td>{esc(', '.join(story.outlets))}</td><td class='num'>{len(story.claims)}</td>"
-                    f"<td class='num'>{sum(c.contested for c in coverage.values())}</td></tr>")
+def _index_row(s: int, story: Story) -> str:
+    coverage = claim_coverage(story.claims, story.predictions)
+    return (f'<tr><td><a href="#story-{s}">{esc(story.label or f"story {s + 1}")}</a></td>'
+            f"<td>{esc(', '.join(story.outlets))}</td><td class='num'>{len(story.claims)}</td>"
+            f"<td class='num'>{sum(c.contested for c in coverage.values())}</td></tr>")
+
+
+def _index(rows: Sequence[str]) -> str:
     return ('<nav class="index card" id="stories" aria-label="Stories"><h2>Stories</h2><table><thead><tr>'
             '<th>story</th><th>outlets</th><th class="num">claims</th><th class="num">contested</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></nav>')
@@ -351,21 +356,48 @@ def _legend() -> str:
             "</li></ul></details>")
 
 
+class ReportWriter:
+    """report.html written story by story, so that a feed's report never sits in memory whole: each story's section
+    goes to a scratch file as it is added (`add`), and `close` writes the page head, the story index (with more
+    than one story: `multi`) and the filters to `out`, then the sections after them."""
+
+    def __init__(self, out: TextIO, title: str = "Claim stance report", meta: dict | None = None, *, multi: bool):
+        self.out, self.title, self.meta, self.multi = out, title, meta or {}, multi
+        self.body = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self.index_rows: list[str] = []
+        self.outlets: list[str] = []
+
+    def add(self, stories: Sequence[Story], sentences: dict[str, list[Sentence]] | None = None) -> None:
+        for story in stories:
+            s = len(self.index_rows)
+            self.body.write(_story_html(s, story, sentences, self.multi))
+            self.index_rows.append(_index_row(s, story))
+            self.outlets = unique([*self.outlets, *story.outlets])
+
+    def close(self) -> None:
+        meta_html = " · ".join(f"{esc(k)}: {esc(v)}" for k, v in self.meta.items())
+        self.out.write("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+                       "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+                       f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
+                       f"<title>{esc(self.title)}</title><link rel='icon' href='data:,'><style>{CSS}</style></head>"
+                       f"<body><main><header><h1>{esc(self.title)}</h1><p class='muted'>{meta_html}</p>{_legend()}"
+                       f"</header>{_index(self.index_rows) if self.multi else ''}{_filters(self.outlets)}")
+        self.body.seek(0)
+        shutil.copyfileobj(self.body, self.out)
+        self.body.close()
+        self.out.write(f"</main><script>{JS}</script></body></html>\n")
+
+
 def render_html(claims: Sequence[CanonicalClaim], articles: Sequence[Article],
                 predictions: Sequence[StancePrediction], title: str = "Claim stance report",
                 meta: dict | None = None, *, sentences: dict[str, list[Sentence]] | None = None,
                 events: Sequence[Event] | None = None) -> str:
-    """The report page (see the package docstring). `sentences` (article id -> its sentences) puts each evidence
-    sentence in its paragraph; `events` with more than one story adds a story index and one section per story."""
+    """The report page (see the package docstring) as one string. `sentences` (article id -> its sentences) puts
+    each evidence sentence in its paragraph; `events` with more than one story adds a story index and one section
+    per story. For a large run, `ReportWriter` writes the same page story by story."""
     stories = split_stories(claims, articles, predictions, list(events) if events else None)
-    multi = len(stories) > 1
-    outlets = unique(o for st in stories for o in st.outlets)
-    meta_html = " · ".join(f"{esc(k)}: {esc(v)}" for k, v in (meta or {}).items())
-    body = "".join(_story_html(s, st, sentences, multi) for s, st in enumerate(stories))
-    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
-            f"<title>{esc(title)}</title><link rel='icon' href='data:,'><style>{CSS}</style></head><body>"
-            f"<main><header><h1>{esc(title)}</h1><p class='muted'>{meta_html}</p>{_legend()}</header>"
-            f"{_index(stories) if multi else ''}{_filters(outlets)}{body}</main>"
-            f"<script>{JS}</script></body></html>\n")
+    out = io.StringIO()
+    writer = ReportWriter(out, title, meta, multi=len(stories) > 1)
+    writer.add(stories, sentences)
+    writer.close()
+    return out.getvalue()
