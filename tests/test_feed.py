@@ -108,6 +108,34 @@ def test_two_stories_in_one_input_never_score_across(cfg_factory, tmp_path, tiny
     assert info["counts"]["events"] == 2
 
 
+def test_a_feed_written_story_by_story_matches_one_chunk(cfg_factory, tmp_path, tiny_nli_model):
+    """`stream.chunk_pairs=1` scores and writes every story as its own chunk: the same stories, claims, labels and
+    report rows as one chunk for the whole input, and every story in the report's index."""
+    rows = [{"id": f"w{i}", "text": WIRE.replace("Tuesday", day), "outlet": f"Paper {i}",
+             "title": "Council approves budget with school spending rise", "published": "2024-03-05"}
+            for i, day in enumerate(["Tuesday", "Tuesday night"])]
+    rows += [{"id": f"s{i}", "text": STORM.replace("Sunday", day), "outlet": f"Paper {i}",
+              "title": "Storm cuts power to thousands on the coast", "published": "2024-03-04"}
+             for i, day in enumerate(["Sunday", "Sunday morning"])]
+    feed = _feed(tmp_path, rows)
+    runs = {}
+    for budget in (1, 10**6):
+        out = tmp_path / f"out{budget}"
+        info = infer.run(cfg_factory(f"input={feed}", f"output={out}", "tracking.enabled=false",
+                                     f"model.name={tiny_nli_model}", f"stream.chunk_pairs={budget}"))
+        runs[budget] = (info, out)
+    (small, small_out), (whole, whole_out) = runs[1], runs[10**6]
+    assert small["counts"] == whole["counts"] and small["counts"]["events"] == 2
+    key = lambda r: (r["claim_id"], r["article_id"], r["label"])  # noqa: E731
+    assert sorted(map(key, _rows(small_out / "stances.jsonl"))) == sorted(map(key, _rows(whole_out / "stances.jsonl")))
+    assert _rows(small_out / "events.jsonl") == _rows(whole_out / "events.jsonl")
+    assert [c["id"] for c in _rows(small_out / "claims.jsonl")] == [c["id"] for c in _rows(whole_out / "claims.jsonl")]
+    page = (small_out / "report.html").read_text()
+    assert page.count('href="#story-') == 2 and page.count('<section class="story"') == 2
+    assert page.count("<tr id=\"claim-") == small["counts"]["claims"]
+    assert page.endswith("</html>\n") and not list(small_out.parent.glob(".out1.*"))
+
+
 def test_events_one_keeps_everything_in_one_story(cfg_factory, tmp_path, tiny_nli_model):
     rows = [{"id": "w", "text": WIRE, "title": "Budget"}, {"id": "s", "text": STORM, "title": "Storm"}]
     _, out = _infer(cfg_factory, tmp_path, _feed(tmp_path, rows), "events=one", model=tiny_nli_model)

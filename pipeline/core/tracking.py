@@ -220,7 +220,7 @@ def comparison_figure(table: pd.DataFrame, metrics: list[str], title: str):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    shown = [m for m in metrics if table[m].notna().any()]
+    shown = [m for m in metrics if m in table and table[m].notna().any()]  # a plot metric not compared: skip
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(shown) * max(1, len(table)) / 2), 4.2), dpi=120)
     width = 0.8 / max(len(table), 1)
     x = np.arange(len(shown))
