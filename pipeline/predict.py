@@ -294,6 +294,7 @@ def predict_chunks(articles: Sequence[Article], cfg, scorer, head, claims: Seque
         coverage = claim_coverage(chunk_claims, predictions)
         ordered = [c for e in (chunk_events if chunk is not None else [None])
                    for c in sort_claims([c for c in chunk_claims if e is None or c.event_id == e.event_id], coverage)]
+        bar.set_postfix(pairs=timer.timings.get("nli_pairs", 0), refresh=False)
         bar.update(len(chunk_events))
         yield Prediction(sentences, extracted, ordered, pairs, predictions, timer.timings, list(chunk_events),
                          len(found))

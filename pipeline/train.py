@@ -45,7 +45,7 @@ def evidence_rows(pairs: Sequence[fnc.FncPair], bodies: dict[str, str], cfg, sco
     sentences = {a.article_id: split_sentences(a, cfg.segment.splitter) for a in articles}
     timer.lap(f"{name}/segment_s")
     scored = score_pairs(articles, claims, sentences, cfg, scorer, timer, progress=True)
-    for key in ("evidence_s", "nli_pairs", "nli_s", "nli_cached"):
+    for key in ("evidence_s", "nli_pairs", "nli_s", "nli_cached", "nli_computed"):
         timer.timings[f"{name}/{key}"] = timer.timings.pop(key)
     timer.timings.pop("nli_pairs_per_s", None)
     by_key = {(p.claim_id, p.article_id): p for p in scored}
