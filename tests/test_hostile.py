@@ -178,3 +178,24 @@ def test_cli_unknown_config_key_is_hydras_clean_error(tmp_path):
     proc = cli(f"input={tmp_path}", f"output={tmp_path / 'out'}", "segment.nonexistent=3")
     assert proc.returncode != 0
     assert "segment.nonexistent" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_sigterm_mid_run_leaves_no_output_and_no_temporary_directory(tmp_path):
+    """A run killed with SIGTERM (a scheduler, `timeout`) unwinds: exit 143, no output directory and none of the
+    temporary one it was writing, so a rerun starts clean (its caches keep the work done)."""
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.infer", f"input={ROOT / 'data/raw/basil_feed.jsonl'}",
+                             f"output={out}", "model=none", "tracking.enabled=false",
+                             f"cache.path={tmp_path / 'nli.sqlite'}", f"cache.embeddings={tmp_path / 'emb.sqlite'}"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while not list(tmp_path.glob(".out.*.tmp")) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    assert list(tmp_path.glob(".out.*.tmp")), "the run never started writing"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".out.*"))

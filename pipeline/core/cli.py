@@ -40,6 +40,7 @@ def guarded(run):
 
     @functools.wraps(run)
     def wrapper(cfg):
+        _exit_on_sigterm()
         try:
             return run(cfg)
         except PipelineError as err:
@@ -52,6 +53,21 @@ def guarded(run):
             sys.exit(130)
 
     return wrapper
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM (a scheduler's kill, `timeout`) unwinds like an exception instead of killing the process outright, so
+    the `finally` blocks run: a half-written output directory (`atomic.atomic_dir`) is removed, caches are closed,
+    and the exit code is 143 (128 + SIGTERM)."""
+    import signal
+    import threading
+
+    def terminate(signum, frame):
+        print("terminated", file=sys.stderr)
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, terminate)
 
 
 def instantiate_unwrapped(node):
