@@ -219,6 +219,21 @@ def test_either_mode_groups_a_two_fact_sentence_with_its_main_claim(stub_scorer)
         merge_by_entailment(groups, claims, emb, stub_scorer, 0.55, 0.5, mode="one-way")
 
 
+def test_max_candidates_checks_only_each_claims_nearest_others(stub_scorer):
+    """With `max_candidates=1` a pair is checked only when one claim is the other's nearest: the paraphrase at 50
+    degrees is nobody's nearest (the bakery and the flood are closer), so it stays apart; uncapped it merges."""
+    from pipeline.stages.cluster import merge_by_entailment
+
+    claims = _claims("the mayor opened the bridge on monday", "a bakery won an award for its bread",
+                     "on monday the mayor opened the bridge", "the river flooded the old town square")
+    emb = _unit(0, 45, -50, -95)
+    groups = cluster_claims(claims, emb, similarity_threshold=0.75)
+    assert len(groups) == 4
+    assert len(merge_by_entailment(groups, claims, emb, stub_scorer, 0.55, 0.5)) == 3
+    assert len(merge_by_entailment(groups, claims, emb, stub_scorer, 0.55, 0.5, max_candidates=1)) == 4
+    assert len(merge_by_entailment(groups, claims, emb, stub_scorer, 0.55, 0.5, max_candidates=2)) == 3
+
+
 def test_local_backend_maps_in_order_and_builds_its_worker_once():
     from pipeline.core.backend import LocalBackend, build_backend
 

@@ -50,14 +50,16 @@ def cluster_from_labels(claims: Sequence[Claim], embeddings: np.ndarray, labels:
 
 def merge_by_entailment(claims: Sequence[CanonicalClaim], extracted: Sequence[Claim], embeddings: np.ndarray,
                         scorer, candidate_similarity: float = 0.55, entailment: float = 0.5,
-                        mode: str = "mutual") -> list[CanonicalClaim]:
+                        mode: str = "mutual", max_candidates: int | None = None) -> list[CanonicalClaim]:
     """Merge canonical claims that state the same thing in other words: entailment under the NLI model.
 
     Candidates are pairs of canonical claims whose closest members are at least `candidate_similarity` similar
     (cosine of `embeddings`, rows aligned with `extracted`); a candidate merges when each of those two sentences
     entails the other with probability >= `entailment` (`mode="mutual"`), or when one of them entails the other
     (`mode="either"`: a sentence that states the claim plus another fact, which the label guide groups by its main
-    clause, entails the bare claim but not the reverse). Merges are transitive. Ids and texts are recomputed as in
+    clause, entails the bare claim but not the reverse). With `max_candidates`, a pair is checked only if one claim
+    is among the other's `max_candidates` most similar, which bounds the NLI work of a large story (otherwise it
+    grows with the square of its claims). Merges are transitive. Ids and texts are recomputed as in
     `cluster_claims` (first appearance; the medoid of the merged members).
     """
     if mode not in ("mutual", "either"):
@@ -71,8 +73,15 @@ def merge_by_entailment(claims: Sequence[CanonicalClaim], extracted: Sequence[Cl
     sims = embeddings[order] @ embeddings[order].T
     # closest members of every two canonical claims: the block maxima of the similarity matrix, claim by claim
     closest = np.maximum.reduceat(np.maximum.reduceat(sims, starts, axis=0), starts, axis=1)
+    eligible = closest >= candidate_similarity
+    np.fill_diagonal(eligible, False)
+    if max_candidates:  # only each claim's `max_candidates` most similar others: NLI work linear in the claims
+        ranked = np.argsort(-closest, axis=1, kind="stable")
+        near = np.zeros_like(eligible)
+        np.put_along_axis(near, ranked[:, :int(max_candidates) + 1], True, axis=1)
+        eligible &= near | near.T
     candidates = []
-    for a, b in zip(*np.nonzero(np.triu(closest >= candidate_similarity, k=1))):
+    for a, b in zip(*np.nonzero(np.triu(eligible, k=1))):
         block = sims[starts[a]:starts[a] + len(members[a]), starts[b]:starts[b] + len(members[b])]
         i, j = np.unravel_index(int(np.argmax(block)), block.shape)
         candidates.append((int(a), int(b), members[a][i], members[b][j]))
