@@ -12,7 +12,6 @@ Output directory (written to a temporary directory beside it, then renamed into 
 
 from __future__ import annotations
 
-import json
 import logging
 import platform
 import sys
@@ -92,7 +91,7 @@ def run(cfg: DictConfig) -> dict:
             for out, rows in ((claims_out, claim_rows(chunk.claims, chunk.predictions)),
                               (events_out, event_rows(chunk.events, chunk.claims, chunk.predictions)),
                               (stances_out, stance_rows(chunk.predictions))):
-                out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+                out.writelines(map(atomic.jsonl_line, rows))
             counts["events"] += len(chunk.events)
             counts["claims"] += len(chunk.claims)
             counts["pairs"] += len(chunk.predictions)

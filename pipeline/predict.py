@@ -4,6 +4,7 @@ canonical claims, scored (claim, article) pairs and stance predictions. No file 
 from __future__ import annotations
 
 import logging
+import resource
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -106,8 +107,6 @@ class Timer:
         self._clock = time.perf_counter()
 
     def lap(self, name: str) -> None:
-        import resource
-
         now = time.perf_counter()
         self.timings[name] = round(self.timings.get(name, 0.0) + now - self._clock, 3)
         self.timings["peak_rss_mb"][name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
@@ -258,6 +257,8 @@ def predict_chunks(articles: Sequence[Article], cfg, scorer, head, claims: Seque
         chunks = [None]
     if cache is not None:
         cache.close()
+    from pipeline.stages.stance.heads import stance_proba
+
     below = float(cfg.get("uncertain_below", 0.5))
     by_id = {a.article_id: a for a in articles}
     texts = {a.article_id: a.text for a in scored}
@@ -276,8 +277,6 @@ def predict_chunks(articles: Sequence[Article], cfg, scorer, head, claims: Seque
             scoring = chunk_claims
         pairs = score_pairs(chunk_articles, scoring, sentences, cfg, scorer, timer, progress and len(chunks) == 1,
                             backend, groups)
-        from pipeline.stages.stance.heads import stance_proba
-
         stance_probs = stance_proba(head, pairs, texts)
         wanted = {c.claim_id: set(c.article_ids) for c in chunk_claims if c.article_ids is not None}
         predictions = []
@@ -293,8 +292,8 @@ def predict_chunks(articles: Sequence[Article], cfg, scorer, head, claims: Seque
                                                     uncertain, event_of.get(t, "")))
         timer.lap("stance_s")
         coverage = claim_coverage(chunk_claims, predictions)
-        ordered = [c for e in (chunk_events if chunk is not None else [None])
-                   for c in sort_claims([c for c in chunk_claims if e is None or c.event_id == e.event_id], coverage)]
+        ordered = ([c for _, cs, _ in chunk for c in sort_claims(cs, coverage)] if chunk is not None
+                   else sort_claims(chunk_claims, coverage))
         bar.set_postfix(pairs=timer.timings.get("nli_pairs", 0), refresh=False)
         bar.update(len(chunk_events))
         yield Prediction(sentences, extracted, ordered, pairs, predictions, timer.timings, list(chunk_events),

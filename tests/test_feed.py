@@ -34,6 +34,17 @@ def _infer(cfg_factory, tmp_path, source, *extra, model=None):
     return infer.run(cfg_factory(*overrides)), out
 
 
+def _two_stories() -> list[dict]:
+    """Two papers' budget story and two papers' storm story, with titles and dates."""
+    rows = [{"id": f"w{i}", "text": WIRE.replace("Tuesday", day), "outlet": f"Paper {i}",
+             "title": "Council approves budget with school spending rise", "published": "2024-03-05"}
+            for i, day in enumerate(["Tuesday", "Tuesday night"])]
+    rows += [{"id": f"s{i}", "text": STORM.replace("Sunday", day), "outlet": f"Paper {i}",
+              "title": "Storm cuts power to thousands on the coast", "published": "2024-03-04"}
+             for i, day in enumerate(["Sunday", "Sunday morning"])]
+    return rows
+
+
 def _rows(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -90,13 +101,7 @@ def test_given_events_win_and_the_rest_are_grouped(cfg_factory):
 
 
 def test_two_stories_in_one_input_never_score_across(cfg_factory, tmp_path, tiny_nli_model):
-    rows = [{"id": f"w{i}", "text": WIRE.replace("Tuesday", day), "outlet": f"Paper {i}",
-             "title": "Council approves budget with school spending rise", "published": "2024-03-05"}
-            for i, day in enumerate(["Tuesday", "Tuesday night"])]
-    rows += [{"id": f"s{i}", "text": STORM.replace("Sunday", day), "outlet": f"Paper {i}",
-              "title": "Storm cuts power to thousands on the coast", "published": "2024-03-04"}
-             for i, day in enumerate(["Sunday", "Sunday morning"])]
-    info, out = _infer(cfg_factory, tmp_path, _feed(tmp_path, rows), model=tiny_nli_model)
+    info, out = _infer(cfg_factory, tmp_path, _feed(tmp_path, _two_stories()), model=tiny_nli_model)
     events = _rows(out / "events.jsonl")
     assert sorted(tuple(e["articles"]) for e in events) == [("s0", "s1"), ("w0", "w1")]
     story = {a: e["event_id"] for e in events for a in e["articles"]}
@@ -111,13 +116,7 @@ def test_two_stories_in_one_input_never_score_across(cfg_factory, tmp_path, tiny
 def test_a_feed_written_story_by_story_matches_one_chunk(cfg_factory, tmp_path, tiny_nli_model):
     """`stream.chunk_pairs=1` scores and writes every story as its own chunk: the same stories, claims, labels and
     report rows as one chunk for the whole input, and every story in the report's index."""
-    rows = [{"id": f"w{i}", "text": WIRE.replace("Tuesday", day), "outlet": f"Paper {i}",
-             "title": "Council approves budget with school spending rise", "published": "2024-03-05"}
-            for i, day in enumerate(["Tuesday", "Tuesday night"])]
-    rows += [{"id": f"s{i}", "text": STORM.replace("Sunday", day), "outlet": f"Paper {i}",
-              "title": "Storm cuts power to thousands on the coast", "published": "2024-03-04"}
-             for i, day in enumerate(["Sunday", "Sunday morning"])]
-    feed = _feed(tmp_path, rows)
+    feed = _feed(tmp_path, _two_stories())
     runs = {}
     for budget in (1, 10**6):
         out = tmp_path / f"out{budget}"

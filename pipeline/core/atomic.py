@@ -36,11 +36,16 @@ def write_text(path: str | Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def jsonl_line(row: dict) -> str:
+    """One JSONL line as every output of the pipeline writes it (UTF-8 kept, keys in their order)."""
+    return json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n"
+
+
 def write_jsonl(path: str | Path, rows: Iterable[dict]) -> int:
     n = 0
     with atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n")
+            fh.write(jsonl_line(row))
             n += 1
     return n
 

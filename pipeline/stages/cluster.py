@@ -92,9 +92,9 @@ def merge_by_entailment(claims: Sequence[CanonicalClaim], extracted: Sequence[Cl
     # candidates do not: half the NLI work; either: where the first does not)
     forward = scorer.score(texts)[:, 0]
     passed = forward >= entailment
-    rest = [k for k in range(len(texts)) if passed[k] == (mode == "mutual")]
+    rest = np.flatnonzero(passed == (mode == "mutual"))
     backward = np.zeros(len(texts))
-    if rest:
+    if len(rest):
         backward[rest] = scorer.score([texts[k][::-1] for k in rest])[:, 0]
     ok = passed & (backward >= entailment) if mode == "mutual" else passed | (backward >= entailment)
     merged = [candidates[k][:2] for k in np.flatnonzero(ok)]
