@@ -183,10 +183,22 @@ def score_pairs(articles: Sequence[Article], claims: Sequence[CanonicalClaim], s
     return pairs
 
 
+class _CountingScorer:
+    """Passes `score` calls through to `scorer` and counts the pairs (the merge's NLI work, for `run.json`)."""
+
+    def __init__(self, scorer):
+        self.scorer, self.pairs = scorer, 0
+
+    def score(self, pairs, **kwargs):
+        self.pairs += len(pairs)
+        return self.scorer.score(pairs, **kwargs)
+
+
 def _story_claims(extracted: Sequence[Claim], events: Sequence[Event], cfg, backend, cache, progress: bool,
                   scorer=None) -> list[CanonicalClaim]:
     """Extracted claims grouped across outlets within each story (then merged by mutual entailment when
-    `cluster.nli_merge.enabled`). Ids are `k001`, ... for one story and `<event>-k001`, ... for several."""
+    `cluster.nli_merge.enabled`; `scorer` may be a `_CountingScorer`). Ids are `k001`, ... for one story and
+    `<event>-k001`, ... for several."""
     vectors = embed_texts([c.text for c in extracted], cfg.cluster.encoder, cache=cache, backend=backend)
     event_of = {aid: e.event_id for e in events for aid in e.article_ids}
     rows: dict[str, list[int]] = {}
@@ -202,7 +214,7 @@ def _story_claims(extracted: Sequence[Claim], events: Sequence[Event], cfg, back
         if merge and merge.enabled and scorer is not None:
             group = merge_by_entailment(group, [extracted[i] for i in idx], vectors[idx], scorer,
                                         merge.candidate_similarity, merge.entailment, merge.get("mode", "mutual"),
-                                        merge.get("max_candidates"))
+                                        merge.get("max_candidates"), merge.get("core", False))
         claims += [replace(c, claim_id=f"{e.event_id}-{c.claim_id}" if prefix else c.claim_id,
                            event_id=e.event_id) for c in group]
     return claims
@@ -236,8 +248,10 @@ def predict_chunks(articles: Sequence[Article], cfg, scorer, head, claims: Seque
         sentences[d.article_id] = [replace(s, article_id=d.article_id) for s in sentences[d.duplicate_of]]
     timer.lap("segment_s")
     if claims is None:
-        claims = _story_claims(extracted, found, cfg, backend, cache, progress, merge_scorer or scorer)
+        counted = _CountingScorer(merge_scorer or scorer)
+        claims = _story_claims(extracted, found, cfg, backend, cache, progress, counted)
         timer.lap("cluster_s")
+        timer.timings["merge_nli_pairs"] = counted.pairs  # NLI inputs of the claim merge (nli_pairs: stance's)
         members: dict[str, list[CanonicalClaim]] = {}
         for c in claims:
             members.setdefault(c.event_id, []).append(c)

@@ -132,6 +132,8 @@ def test_scale_section_scores_story_grouping_and_counts_the_one_story_way(cfg_fa
     assert basil["articles"] == 4 and basil["peak_rss_mb"] > 0
     # the duplicate budget copies are scored once; each story's claims only meet that story's articles
     assert 0 < basil["nli_calls"] <= basil["perfect_grouping_nli_calls"] < basil["one_story_nli_calls"]
+    assert basil["calls_with_merge_vs_perfect_grouping"] == round(
+        (basil["nli_calls"] + basil["merge_nli_calls"]) / basil["perfect_grouping_nli_calls"], 3)
     assert scale["backends"] == {"skipped": "bench.scale.ray=false"}
 
 

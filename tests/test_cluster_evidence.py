@@ -219,6 +219,36 @@ def test_either_mode_groups_a_two_fact_sentence_with_its_main_claim(stub_scorer)
         merge_by_entailment(groups, claims, emb, stub_scorer, 0.55, 0.5, mode="one-way")
 
 
+@pytest.mark.parametrize("text, core", [
+    ("CNN reports that Trump declined to say whether he has spoken with Kim, adding that he doubts talks would help.",
+     "Trump declined to say whether he has spoken with Kim."),
+    ("Trump declined to say whether he had communicated with Kim, Reuters said.",
+     "Trump declined to say whether he had communicated with Kim."),
+    ("According to court records, the couple spent $250,000 on travel.", "The couple spent $250,000 on travel."),
+    ("The mayor opened the bridge on Monday.", "The mayor opened the bridge on Monday."),
+    ("Nobody else, he said.", "Nobody else, he said."),  # under four words would be left: kept whole
+])
+def test_claim_core_strips_the_reporting_frame(text, core):
+    from pipeline.stages.cluster import claim_core
+
+    assert claim_core(text) == core
+
+
+def test_core_merge_groups_an_attributed_two_fact_sentence_with_the_bare_claim(stub_scorer):
+    """"CNN reports that X, adding that Y" and "X, Reuters said": neither whole sentence entails the other (each has
+    words the other lacks), but each states the other's core, so `core=True` merges them (label guide, hard case 13)."""
+    from pipeline.stages.cluster import merge_by_entailment
+
+    claims = _claims("CNN reports that trump declined to confirm whether he has communicated with kim, adding that "
+                     "he doubts that direct talks would help solve the problem",
+                     "trump declined to confirm whether he has communicated with kim, reuters said",
+                     "a bakery won an award")
+    emb = _unit(0, 50, 180)
+    groups = cluster_claims(claims, emb, similarity_threshold=0.75)
+    assert len(merge_by_entailment(groups, claims, emb, stub_scorer, 0.55, 0.5)) == 3
+    assert [len(g.sources) for g in merge_by_entailment(groups, claims, emb, stub_scorer, 0.55, 0.5, core=True)] == [2, 1]
+
+
 def test_max_candidates_checks_only_each_claims_nearest_others(stub_scorer):
     """With `max_candidates=1` a pair is checked only when one claim is the other's nearest: the paraphrase at 50
     degrees is nobody's nearest (the bakery and the flood are closer), so it stays apart; uncapped it merges."""

@@ -49,6 +49,26 @@ def test_predict_extracts_and_clusters_when_no_claims_given(cfg_factory, article
     assert sorted(sources) == sorted(c.claim_id for c in result.extracted)
 
 
+def test_run_timings_count_the_claim_merge_nli_work_apart_from_stance(cfg_factory, articles, stub_scorer):
+    """`merge_nli_pairs` is what the merge sent to the NLI model (stance's own inputs are `nli_pairs`); a merge
+    scorer that counts its pairs agrees, and with the merge off it is 0."""
+    class Counting:
+        def __init__(self):
+            self.n = 0
+
+        def score(self, pairs, **kwargs):
+            self.n += len(pairs)
+            return stub_scorer.score(pairs)
+
+    counting = Counting()
+    cfg = cfg_factory("stance=rule", "cluster.nli_merge.candidate_similarity=0.0", "events=one")
+    on = predict(articles, cfg, stub_scorer, instantiate(cfg.stance).fit(), progress=False, merge_scorer=counting)
+    assert on.timings["merge_nli_pairs"] == counting.n > 0
+    off = predict(articles, cfg_factory("stance=rule", "cluster.nli_merge.enabled=false"), stub_scorer,
+                  instantiate(cfg.stance).fit(), progress=False)
+    assert off.timings["merge_nli_pairs"] == 0 and off.timings["nli_pairs"] > 0
+
+
 def _write_articles(tmp_path, articles):
     src = tmp_path / "in"
     src.mkdir()

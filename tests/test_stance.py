@@ -143,6 +143,10 @@ def test_a_claims_own_source_article_agrees_or_discusses_when_hedged_never_disag
                                 source_text="The ministry reportedly confirmed the talks.")])
     assert head.predict(plain).tolist() == ["agree"]
     assert head.predict(hedged).tolist() == ["discuss"]
+    # the allegation is the claim's own content: the source that states the accusation agrees with it
+    accusation = to_features([_pair("Trump accused Russia of helping North Korea evade sanctions.", contradicting,
+                                    source_text="Trump has accused Russia of helping North Korea evade sanctions.")])
+    assert head.predict(accusation).tolist() == ["agree"]
 
 
 def test_rule_discuss_when_both_scores_are_below_threshold(head):

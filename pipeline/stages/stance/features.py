@@ -106,7 +106,8 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
         row["claim_attributed"] = float(bool(set(claim_tokens) & SPEECH))
         if pair.source_text:
             row["is_source"] = 1.0
-            row["source_hedged"] = float(bool(set(_tokens(pair.source_text)) & ALLEGATION))
+            # an allegation cue the claim itself carries ("Trump accused Russia ...") is what the claim says
+            row["source_hedged"] = float(bool((set(_tokens(pair.source_text)) & ALLEGATION) - set(claim_tokens)))
         if article_texts and pair.article_id in article_texts:
             if pair.article_id not in article_tokens:
                 article_tokens[pair.article_id] = _tokens(article_texts[pair.article_id])

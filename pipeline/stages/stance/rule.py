@@ -18,7 +18,9 @@ sentence that gives c, and sig(x) = 1 / (1 + exp(-x / temperature)):
 5. The undecided rest is discuss in proportion `close` (near the claim, not settling it), otherwise unrelated.
 6. Scores are those shares times `related`, plus 1 - related on unrelated; the label is the highest score.
 7. With extracted claims the claim's own source articles are known: there the claim's sentence states it, so the
-   article agrees (or discusses, when that sentence is hedged as in 3); a source article never disagrees.
+   article agrees (or discusses, when that sentence reports it as an allegation as in 3 with a cue the claim itself
+   does not carry: "X reportedly did Y" against the claim "X did Y", not "Trump accused ..." against "Trump
+   accused ..."); a source article never disagrees.
 
 `fit(X, y)` with labels picks the five thresholds by grid search (GRID plus the configured values) for the best
 macro-F1 on (X, y), e.g. FNC-1 train (`make train ARGS="stance=rule"`); `fit()` without labels keeps the configured
