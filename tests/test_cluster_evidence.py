@@ -246,7 +246,8 @@ def test_core_merge_groups_an_attributed_two_fact_sentence_with_the_bare_claim(s
     emb = _unit(0, 50, 180)
     groups = cluster_claims(claims, emb, similarity_threshold=0.75)
     assert len(merge_by_entailment(groups, claims, emb, stub_scorer, 0.55, 0.5)) == 3
-    assert [len(g.sources) for g in merge_by_entailment(groups, claims, emb, stub_scorer, 0.55, 0.5, core=True)] == [2, 1]
+    merged = merge_by_entailment(groups, claims, emb, stub_scorer, 0.55, 0.5, core=True)
+    assert [len(g.sources) for g in merged] == [2, 1]
 
 
 def test_max_candidates_checks_only_each_claims_nearest_others(stub_scorer):

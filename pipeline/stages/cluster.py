@@ -60,7 +60,7 @@ _TAIL = re.compile(r"(?:,\s*(?:adding|saying|noting|claiming)\b.*|,\s*according 
 
 
 def claim_core(text: str) -> str:
-    """`text` without its reporting frame (see `_LEAD`, `_TAIL`); the text itself when under four words would be left."""
+    """`text` without its reporting frame (see `_LEAD`, `_TAIL`); `text` itself if under four words would be left."""
     core = _TAIL.sub("", _LEAD.sub("", text.strip(), count=1), count=1).strip()
     if len(core.split()) < 4:
         return text
