@@ -10,6 +10,9 @@ from tqdm.auto import tqdm
 
 BUNDLED = "bundled:all-MiniLM-L6-v2"
 CACHE_CHUNK = 2048  # texts encoded (and cached) per step when a cache is given
+# texts per forward pass: 16 against 64 on 1,500 BASIL sentences (2-core AVX2 CPU, one run): 19.5-21.1 s against
+# 24.5-24.7 s (less padding), and one batch of 64 story leads held 290 MB more than the loaded model, 16 held 158 MB
+BATCH_SIZE = 16
 
 
 def bundled_encoder_path() -> str:
@@ -36,7 +39,7 @@ def load_encoder(name: str | None = None, device: str = "cpu"):
     return SentenceTransformer(resolve_encoder(name), device=device)
 
 
-def embed_texts(texts: Sequence[str], name: str | None = None, batch_size: int = 64, cache=None,
+def embed_texts(texts: Sequence[str], name: str | None = None, batch_size: int = BATCH_SIZE, cache=None,
                 backend=None) -> np.ndarray:
     """Unit-normalised embeddings `(n_texts, dim)`; with an `io.EmbeddingCache`, texts already encoded by this
     encoder are read from it and new ones are added. With a non-local `backend` (`pipeline.core.backend`), the
