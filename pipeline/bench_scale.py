@@ -117,18 +117,17 @@ def run_scale(cfg, bench_dir: Path, peak_rss_mb, job_overrides: list[str] = ()) 
         grouping = bcubed(pred, gold, sorted(scored_ids))
         sub = OmegaConf.merge(cfg, OmegaConf.from_dotlist(caches))
         counted = one_story_calls(sub, source, gold)
-        calls = run["timings"]["nli_pairs"]
+        calls, merge_calls = run["timings"]["nli_pairs"], run["timings"].get("merge_nli_pairs") or 0
         results[name] = {
             "nli": "stubbed (model=none): calls counted, not run" if stub else "run",
             "articles": run["counts"]["articles"], "stories_found": run["counts"]["events"],
             "gold_stories": len({gold[a] for a in scored_ids}), "scored_for_grouping": len(scored_ids),
             "grouping": grouping, "claims": run["counts"]["claims"], "pairs": run["counts"]["pairs"],
-            "nli_calls": calls, "merge_nli_calls": run["timings"].get("merge_nli_pairs"),
+            "nli_calls": calls, "merge_nli_calls": merge_calls,
             "wall_s": round(wall, 1), "peak_rss_mb": rss, **counted,
             "calls_vs_perfect_grouping": round(calls / max(counted["perfect_grouping_nli_calls"], 1), 3),
             "calls_with_merge_vs_perfect_grouping": round(
-                (calls + (run["timings"].get("merge_nli_pairs") or 0)) / max(counted["perfect_grouping_nli_calls"], 1),
-                3),
+                (calls + merge_calls) / max(counted["perfect_grouping_nli_calls"], 1), 3),
             "calls_vs_one_story": round(calls / max(counted["one_story_nli_calls"], 1), 5),
             "nli_pairs_per_s": run["timings"].get("nli_pairs_per_s"),
         }

@@ -197,8 +197,7 @@ class _CountingScorer:
 def _story_claims(extracted: Sequence[Claim], events: Sequence[Event], cfg, backend, cache, progress: bool,
                   scorer=None) -> list[CanonicalClaim]:
     """Extracted claims grouped across outlets within each story (then merged by mutual entailment when
-    `cluster.nli_merge.enabled`; `scorer` may be a `_CountingScorer`). Ids are `k001`, ... for one story and
-    `<event>-k001`, ... for several."""
+    `cluster.nli_merge.enabled`). Ids are `k001`, ... for one story and `<event>-k001`, ... for several."""
     vectors = embed_texts([c.text for c in extracted], cfg.cluster.encoder, cache=cache, backend=backend)
     event_of = {aid: e.event_id for e in events for aid in e.article_ids}
     rows: dict[str, list[int]] = {}

@@ -108,9 +108,8 @@ def merge_by_entailment(claims: Sequence[CanonicalClaim], extracted: Sequence[Cl
         candidates.append((int(a), int(b), members[a][i], members[b][j]))
     if not candidates:
         return list(claims)
-    hyp = claim_core if core else str
-    texts = [(extracted[i].text, hyp(extracted[j].text)) for _, _, i, j in candidates]
-    reverse = [(extracted[j].text, hyp(extracted[i].text)) for _, _, i, j in candidates]
+    hypothesis = [claim_core(c.text) if core else c.text for c in extracted]
+    texts = [(extracted[i].text, hypothesis[j]) for _, _, i, j in candidates]
     # one direction first; the other only where it can still decide (mutual: where the first entails, which most
     # candidates do not: half the NLI work; either: where the first does not)
     forward = scorer.score(texts)[:, 0]
@@ -118,7 +117,8 @@ def merge_by_entailment(claims: Sequence[CanonicalClaim], extracted: Sequence[Cl
     rest = np.flatnonzero(passed == (mode == "mutual"))
     backward = np.zeros(len(texts))
     if len(rest):
-        backward[rest] = scorer.score([reverse[k] for k in rest])[:, 0]
+        backward[rest] = scorer.score([(extracted[candidates[k][3]].text, hypothesis[candidates[k][2]])
+                                       for k in rest])[:, 0]
     ok = passed & (backward >= entailment) if mode == "mutual" else passed | (backward >= entailment)
     merged = [candidates[k][:2] for k in np.flatnonzero(ok)]
     component = connected_components_of(len(claims), merged)
