@@ -23,6 +23,7 @@ def _features(similarity: float, entailment: float, contradiction: float) -> lis
         "entailment_of_best": entailment,
         "contradiction_of_best": contradiction,
         "similarity_of_max_contradiction": similarity,
+        "name_coverage": 1.0,
     }
     return [values.get(name, 0.0) for name in FEATURES]
 
@@ -74,7 +75,7 @@ def test_to_features_pair_without_evidence_is_zero():
     ]
     X = to_features(pairs)
     assert X.shape == (2, len(FEATURES))
-    assert not X[0].any()
+    assert not np.delete(X[0], FEATURES.index("name_coverage")).any()
     assert X[1][FEATURES.index("gated")] == 0.0
     assert X[1][FEATURES.index("similarity")] == 0.5
     assert to_features([]).shape == (0, len(FEATURES))
@@ -135,6 +136,41 @@ def test_an_allegation_is_discuss_for_a_bare_claim_and_agree_for_the_attributed_
     assert head.predict(said).tolist() == ["agree"]
 
 
+def test_a_claim_that_reports_an_allegation_agrees_with_the_article_that_reports_it(head):
+    sentence = Evidence("Prosecutors allegedly found that the couple spent $250,000 of campaign money.", 0, 0.8,
+                        0.9, 0.08, 0.02)
+    for claim in ("Prosecutors allege the couple spent $250,000 of campaign money.",
+                  "According to prosecutors, the couple spent $250,000 of campaign money."):
+        X = to_features([_pair(claim, sentence)])
+        assert X[0, FEATURES.index("claim_attributed")] == 1.0
+        assert head.predict(X).tolist() == ["agree"]
+
+
+def test_name_coverage_counts_the_claims_names_found_in_the_article():
+    claim = "Donald Trump said he backed Congress's override of the veto."
+    pair = _pair(claim, Evidence("Congress voted to override the veto.", 0, 0.66, 0.05, 0.9, 0.05))
+    row = lambda text: dict(zip(FEATURES, to_features([pair], {"a1": text})[0], strict=True))  # noqa: E731
+    assert row("Congress's vote came on Wednesday.")["name_coverage"] == pytest.approx(1 / 3)  # donald, trump missing
+    assert row("Mr. Trump praised Congress. Donald Trump spoke.")["name_coverage"] == 1.0
+    assert row("a text without names")["name_coverage"] == 0.0
+    assert to_features([pair])[0, FEATURES.index("name_coverage")] == 1.0  # no article text: nothing counts missing
+    nameless = _pair("the vote was close.", Evidence("It was close.", 0, 0.7, 0.1, 0.8, 0.1))
+    assert to_features([nameless], {"a1": "nothing"})[0, FEATURES.index("name_coverage")] == 1.0
+
+
+def test_an_article_that_never_names_the_claims_actors_does_not_discuss_it():
+    """Same-story articles: a sentence about the override is close to "Trump said he backed the override", but an
+    article that never names Trump does not deal with the claim (step 2 of the rule)."""
+    claim = "Donald Trump said he backed Congress's override of the veto."
+    pair = _pair(claim, Evidence("Congress voted to override the veto.", 0, 0.66, 0.05, 0.9, 0.05))
+    named = to_features([pair], {"a1": "Congress voted. Donald Trump was asked about it."})
+    unnamed = to_features([pair], {"a1": "Congress voted to override the veto on Wednesday."})
+    head = RuleStance(name_weight=0.2).fit()
+    assert head.predict(named).tolist() == ["discuss"]
+    assert head.predict(unnamed).tolist() == ["unrelated"]
+    assert RuleStance(name_weight=0.0).fit().predict(unnamed).tolist() == ["discuss"]
+
+
 def test_a_claims_own_source_article_agrees_or_discusses_when_hedged_never_disagrees(head):
     contradicting = Evidence("Nothing of the sort happened, the ministry said.", 1, 0.7, 0.01, 0.04, 0.95)
     plain = to_features([_pair("The ministry confirmed the talks.", contradicting,
@@ -193,6 +229,7 @@ def test_get_params_returns_constructor_args():
         "agree_threshold": 0.6,
         "disagree_threshold": 0.7,
         "contradiction_similarity": 0.4,
+        "name_weight": 0.3,
     }
     assert RuleStance(**params).get_params() == params
     assert RuleStance().get_params() == {
@@ -202,6 +239,7 @@ def test_get_params_returns_constructor_args():
         "agree_threshold": 0.5,
         "disagree_threshold": 0.5,
         "contradiction_similarity": 0.6,
+        "name_weight": 0.2,
     }
 
 

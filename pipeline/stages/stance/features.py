@@ -35,9 +35,10 @@ FEATURES: tuple[str, ...] = (
     "tfidf_cosine",          # TF-IDF cosine, claim vs whole article (idf from the articles of the same call)
     "similarity_of_max_contradiction",  # how close to the claim the most contradicting sentence is
     "entailing_hedged",      # the most entailing sentence reports it as an allegation ("reportedly", "alleged")
-    "claim_attributed",      # the claim is itself a report of speech ("X said ...", "X accused ...")
+    "claim_attributed",      # the claim is itself a report of speech or allegation ("X said", "X alleges")
     "is_source",             # the claim was extracted from this article (its own sentence is here)
     "source_hedged",         # ... and that sentence reports it as an allegation
+    "name_coverage",         # share of the claim's names (capitalised words: people, places, bodies) in the article
 )
 
 REFUTE = {"fake", "false", "hoax", "deny", "denies", "denied", "debunk", "debunked", "not", "no", "never", "fraud",
@@ -61,6 +62,10 @@ STOP = {"the", "a", "an", "of", "to", "in", "on", "for", "and", "or", "is", "are
         "it", "its", "that", "this", "with", "as", "at", "by", "from", "has", "have", "had", "he", "she", "they",
         "his", "her", "their", "will", "would", "s", "t"}
 _TOKEN = re.compile(r"[a-z0-9']+")
+_NAME = re.compile(r"\b[A-Z][A-Za-z0-9\-]*")
+# capitalised words that are not names: a claim's first word, titles, function words
+NOT_NAMES = STOP | {"after", "according", "but", "when", "while", "if", "mr", "ms", "mrs", "dr", "sen", "rep", "gov",
+                    "president", "former", "senator", "speaker", "i"}
 
 
 def _tokens(text: str) -> list[str]:
@@ -71,6 +76,17 @@ def _content(tokens: Sequence[str]) -> set[str]:
     return {t for t in tokens if t not in STOP and len(t) > 1}
 
 
+def claim_names(text: str) -> set[str]:
+    """The claim's names, lower-cased: its capitalised words, less titles and function words."""
+    return {w.lower() for w in _NAME.findall(text)} - NOT_NAMES
+
+
+def name_coverage(claim_text: str, article_tokens: set[str]) -> float:
+    """Share of the claim's names among the article's words (1.0 for a claim without names)."""
+    names = claim_names(claim_text)
+    return sum(n in article_tokens for n in names) / len(names) if names else 1.0
+
+
 def _cue_rate(tokens: Sequence[str], cues: set[str]) -> float:
     return sum(t in cues for t in tokens)
 
@@ -79,8 +95,10 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
     """Features per pair, columns in FEATURES order. `article_texts` maps article_id to its text."""
     X = np.zeros((len(pairs), len(FEATURES)))
     article_tokens: dict[str, list[str]] = {}
+    article_words: dict[str, set[str]] = {}
     for i, pair in enumerate(pairs):
         row = dict.fromkeys(FEATURES, 0.0)
+        row["name_coverage"] = 1.0  # without the article's text, no name counts as missing
         if pair.evidence:
             ent = np.array([ev.entailment for ev in pair.evidence])
             con = np.array([ev.contradiction for ev in pair.evidence])
@@ -103,7 +121,8 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
             )
         claim_tokens = _tokens(pair.claim_text)
         row["claim_hedged"] = float("?" in pair.claim_text or bool(set(claim_tokens) & HEDGE))
-        row["claim_attributed"] = float(bool(set(claim_tokens) & SPEECH))
+        # "X said ...", "According to prosecutors, ...", "Prosecutors allege ...": the claim reports what is said
+        row["claim_attributed"] = float(bool(set(claim_tokens) & (SPEECH | ALLEGATION | {"according"})))
         if pair.source_text:
             row["is_source"] = 1.0
             # an allegation cue the claim itself carries ("Trump accused Russia ...") is what the claim says
@@ -111,7 +130,9 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
         if article_texts and pair.article_id in article_texts:
             if pair.article_id not in article_tokens:
                 article_tokens[pair.article_id] = _tokens(article_texts[pair.article_id])
+                article_words[pair.article_id] = {t.removesuffix("'s") for t in article_tokens[pair.article_id]}
             tokens = article_tokens[pair.article_id]
+            row["name_coverage"] = name_coverage(pair.claim_text, article_words[pair.article_id])
             claim_c, article_c = _content(claim_tokens), _content(tokens)
             row["claim_coverage"] = len(claim_c & article_c) / max(len(claim_c), 1)
             row["jaccard"] = len(claim_c & article_c) / max(len(claim_c | article_c), 1)
@@ -132,7 +153,10 @@ def tfidf_cosine(pairs: Sequence[StancePair], article_texts: dict[str, str]) -> 
     ids = sorted({p.article_id for p in pairs if p.article_id in article_texts})
     if not ids:
         return out
-    vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english").fit([article_texts[a] for a in ids])
+    try:
+        vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english").fit([article_texts[a] for a in ids])
+    except ValueError:  # the articles hold only stop words: nothing to compare
+        return out
     articles = vectorizer.transform([article_texts[a] for a in ids])
     row_of = {a: i for i, a in enumerate(ids)}
     rows = [i for i, p in enumerate(pairs) if p.article_id in row_of]

@@ -7,7 +7,11 @@ The rule, per (claim, article), follows the label definitions of `data/labels/RE
 claim-sentence similarity, e = best evidence entailment, c = best evidence contradiction, s_c = similarity of the
 sentence that gives c, and sig(x) = 1 / (1 + exp(-x / temperature)):
 1. related = sig(s - unrelated_similarity): how likely the article deals with the claim at all.
-2. close = sig(s - discuss_similarity): how likely it speaks of the claim's very subject.
+2. close = sig(s - name_weight x (1 - n) - discuss_similarity), with n the share of the claim's names (its
+   capitalised words: people, places, bodies) that the article mentions: how likely it speaks of the claim's very
+   subject. On same-story articles every sentence is about the same people, so similarity alone calls many claims
+   "discussed" that the article never takes up; an article that lacks the claim's own actors ("Trump said ..." in
+   an article that never names Trump) is less likely to deal with it.
 3. agree gets e if e >= agree_threshold: a sentence that states the claim. When that sentence only reports the
    claim as an allegation ("reportedly", "alleged", "accused", a lawsuit) and the claim is not itself a report of
    speech ("X said ..."), the article reports an allegation: that share goes to discuss instead.
@@ -22,7 +26,7 @@ sentence that gives c, and sig(x) = 1 / (1 + exp(-x / temperature)):
    does not carry: "X reportedly did Y" against the claim "X did Y", not "Trump accused ..." against "Trump
    accused ..."); a source article never disagrees.
 
-`fit(X, y)` with labels picks the five thresholds by grid search (GRID plus the configured values) for the best
+`fit(X, y)` with labels picks the five thresholds (name_weight stays as configured) by grid search (GRID plus the configured values) for the best
 macro-F1 on (X, y), e.g. FNC-1 train (`make train ARGS="stance=rule"`); `fit()` without labels keeps the configured
 values.
 """
@@ -55,11 +59,12 @@ def _sig(x: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def rule_proba(X: np.ndarray, unrelated_similarity: float, discuss_similarity: float, agree_threshold: float,
-               disagree_threshold: float, temperature: float, contradiction_similarity: float = 0.6) -> np.ndarray:
+               disagree_threshold: float, temperature: float, contradiction_similarity: float = 0.6,
+               name_weight: float = 0.2) -> np.ndarray:
     col = lambda name: X[:, _COL[name]]  # noqa: E731
     sim, e, c = col("similarity"), col("max_entailment"), col("max_contradiction")
     related = _sig(sim - unrelated_similarity, temperature)
-    close = _sig(sim - discuss_similarity, temperature)
+    close = _sig(sim - name_weight * (1.0 - col("name_coverage")) - discuss_similarity, temperature)
     close_c = _sig(col("similarity_of_max_contradiction") - contradiction_similarity, temperature)
     states = e >= agree_threshold
     allegation = col("entailing_hedged") * (1.0 - col("claim_attributed"))
@@ -86,8 +91,9 @@ def _macro_f1(gold: np.ndarray, pred: np.ndarray, k: int) -> float:
 class RuleStance(ClassifierMixin, BaseEstimator):
     def __init__(self, unrelated_similarity: float = 0.35, discuss_similarity: float = 0.6,
                  agree_threshold: float = 0.5, disagree_threshold: float = 0.5, temperature: float = 0.05,
-                 contradiction_similarity: float = 0.6):
+                 contradiction_similarity: float = 0.6, name_weight: float = 0.2):
         self.unrelated_similarity = unrelated_similarity
+        self.name_weight = name_weight
         self.contradiction_similarity = contradiction_similarity
         self.discuss_similarity = discuss_similarity
         self.agree_threshold = agree_threshold
@@ -109,7 +115,8 @@ class RuleStance(ClassifierMixin, BaseEstimator):
             params = dict(zip(_THRESHOLDS, map(float, values)))
             if params["discuss_similarity"] < params["unrelated_similarity"]:
                 continue
-            pred = rule_proba(X, **params, temperature=self.temperature).argmax(axis=1)
+            pred = rule_proba(X, **params, temperature=self.temperature,
+                              name_weight=self.name_weight).argmax(axis=1)
             score = _macro_f1(gold, pred, len(STANCE_LABELS))
             if score > best:
                 best, self.thresholds_ = score, params
@@ -118,7 +125,8 @@ class RuleStance(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         check_is_fitted(self)
-        return rule_proba(np.asarray(X, dtype=float), **self.thresholds_, temperature=self.temperature)
+        return rule_proba(np.asarray(X, dtype=float), **self.thresholds_, temperature=self.temperature,
+                          name_weight=self.name_weight)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.array(STANCE_LABELS)[self.predict_proba(X).argmax(axis=1)]
