@@ -26,9 +26,9 @@ sentence that gives c, and sig(x) = 1 / (1 + exp(-x / temperature)):
    does not carry: "X reportedly did Y" against the claim "X did Y", not "Trump accused ..." against "Trump
    accused ..."); a source article never disagrees.
 
-`fit(X, y)` with labels picks the five thresholds (name_weight stays as configured) by grid search (GRID plus the configured values) for the best
-macro-F1 on (X, y), e.g. FNC-1 train (`make train ARGS="stance=rule"`); `fit()` without labels keeps the configured
-values.
+`fit(X, y)` with labels picks the five thresholds by grid search (GRID plus the configured values) for the best
+macro-F1 on (X, y), e.g. FNC-1 train (`make train ARGS="stance=rule"`), with name_weight as configured; `fit()`
+without labels keeps the configured values.
 """
 
 from __future__ import annotations
