@@ -58,6 +58,8 @@ SPEECH = {"said", "says", "say", "told", "tells", "accused", "accuses", "argued"
           "suggested", "suggests", "stated", "states", "admitted", "admits", "reported", "reports", "tweeted",
           "declined", "refused", "confirmed", "confirms", "acknowledged", "praised", "criticized", "criticised",
           "warned", "urged", "promised", "vowed", "blamed", "asked", "demanded", "defended", "apologized"}
+# a claim with one of these reports what someone says or alleges ("X said", "According to X", "X alleges")
+CLAIM_REPORTS = SPEECH | ALLEGATION | {"according"}
 STOP = {"the", "a", "an", "of", "to", "in", "on", "for", "and", "or", "is", "are", "was", "were", "be", "been",
         "it", "its", "that", "this", "with", "as", "at", "by", "from", "has", "have", "had", "he", "she", "they",
         "his", "her", "their", "will", "would", "s", "t"}
@@ -121,8 +123,7 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
             )
         claim_tokens = _tokens(pair.claim_text)
         row["claim_hedged"] = float("?" in pair.claim_text or bool(set(claim_tokens) & HEDGE))
-        # "X said ...", "According to prosecutors, ...", "Prosecutors allege ...": the claim reports what is said
-        row["claim_attributed"] = float(bool(set(claim_tokens) & (SPEECH | ALLEGATION | {"according"})))
+        row["claim_attributed"] = float(bool(set(claim_tokens) & CLAIM_REPORTS))
         if pair.source_text:
             row["is_source"] = 1.0
             # an allegation cue the claim itself carries ("Trump accused Russia ...") is what the claim says
