@@ -158,3 +158,24 @@ def test_scale_input_with_the_nli_model_stubbed_counts_calls_and_says_so(cfg_fac
     assert basil["nli"].startswith("stubbed") and basil["nli_calls"] == 2 * 3 * basil["claims"]
     run = json.loads((tmp_path / "bench" / "scale" / "basil" / "run.json").read_text())
     assert run["model"] == {"name": "none"} and "no NLI model ran" in run["notes"]["no_nli"]
+
+
+def test_onnx_wrapper_passes_token_types_only_to_models_that_take_them():
+    # MPNet (the default NLI base) has no token types; its forward refuses the keyword (make bench crashed on it)
+    from types import SimpleNamespace
+
+    import torch
+
+    from pipeline.stages.nli.onnx import _LogitsOnly
+
+    class NoTokenTypes(torch.nn.Module):
+        def forward(self, input_ids, attention_mask):
+            return SimpleNamespace(logits=(input_ids * attention_mask).float())
+
+    class WithTokenTypes(torch.nn.Module):
+        def forward(self, input_ids, attention_mask, token_type_ids=None):
+            return SimpleNamespace(logits=(input_ids + token_type_ids).float())
+
+    ids, mask = torch.tensor([[2, 3]]), torch.tensor([[1, 0]])
+    assert _LogitsOnly(NoTokenTypes())(ids, mask).tolist() == [[2.0, 0.0]]
+    assert _LogitsOnly(WithTokenTypes())(ids, mask, torch.tensor([[1, 1]])).tolist() == [[3.0, 4.0]]

@@ -51,7 +51,9 @@ class _LogitsOnly(torch.nn.Module):
         self.model = model
 
     def forward(self, input_ids, attention_mask, token_type_ids=None):
-        return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).logits
+        # MPNet, RoBERTa and BART take no token types: pass them only when the tokenizer makes them
+        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
 
 
 def onnx_session(model, tokenizer, identity: dict, cache_dir: str | None, threads: int):
