@@ -67,9 +67,9 @@ def test_every_experiment_composes_with_every_model(cfg_factory, experiment, mod
     assert cfg.model._target_ == "pipeline.stages.nli.scorer.NliScorer"
 
 
-def test_evidence_top5_experiment_changes_top_k(cfg_factory):
-    assert cfg_factory().evidence.top_k == 3
-    assert cfg_factory("experiment=evidence_top5").evidence.top_k == 5
+def test_evidence_top10_experiment_changes_top_k(cfg_factory):
+    assert cfg_factory().evidence.top_k == 5
+    assert cfg_factory("experiment=evidence_top10").evidence.top_k == 10
 
 
 def test_experiment_files_start_with_package_global_and_a_run_comment():

@@ -108,7 +108,7 @@ def _pair(claim: str, *evidence: Evidence, source_text: str = "") -> StancePair:
 def test_a_sentence_that_states_the_claim_outweighs_an_unrelated_contradiction(head):
     """The seeds' k006 case: four outlets print "Russia is not helping us at all with North Korea" almost
     verbatim; another sentence of the article reads as a contradiction. The article agrees."""
-    claim = "Russia is not helping us at all with North Korea."
+    claim = "\u201cRussia is not helping us at all with North Korea,\u201d Trump told Reuters."  # as extracted
     verbatim = Evidence("\u201cRussia is not helping us at all with North Korea,\u201d Trump said.", 4, 0.93,
                         entailment=0.95, neutral=0.03, contradiction=0.02)
     elsewhere = Evidence("China is helping us with North Korea, Trump said.", 9, 0.62, entailment=0.01,
@@ -134,6 +134,26 @@ def test_an_allegation_is_discuss_for_a_bare_claim_and_agree_for_the_attributed_
     said = to_features([_pair("Security sources said Russian tankers transferred oil.", sentence)])
     assert head.predict(bare).tolist() == ["discuss"]
     assert head.predict(said).tolist() == ["agree"]
+
+
+def test_a_bare_claim_that_the_article_gives_only_as_someones_words_is_discuss(head):
+    """Label guide, hard case 1: a bare claim is agreed with only when the article asserts it in its own voice; an
+    article that gives it as what someone said or argued reports it (discuss). The claim of that speech act agrees."""
+    sentence = Evidence("Trump said Obama has spent $2 million in legal fees to get away from the issue.", 3, 0.8,
+                        0.9, 0.08, 0.02)
+    bare = to_features([_pair("Obama has paid $2 million in legal fees to avoid the issue.", sentence)])
+    assert bare[0, FEATURES.index("entailing_attributed")] == 1.0
+    assert head.predict(bare).tolist() == ["discuss"]
+    for claim in ("Trump said Obama has paid $2 million in legal fees.",
+                  "Trump described Obama's legal fees as $2 million spent to avoid the issue."):
+        X = to_features([_pair(claim, sentence)])
+        assert X[0, FEATURES.index("claim_attributed")] == 1.0
+        assert head.predict(X).tolist() == ["agree"]
+    # the article's own voice, or a public event it reports ("announced"), is agree
+    own = Evidence("Obama has spent $2 million in legal fees, prosecutors announced.", 3, 0.8, 0.9, 0.08, 0.02)
+    X = to_features([_pair("Obama has paid $2 million in legal fees to avoid the issue.", own)])
+    assert X[0, FEATURES.index("entailing_attributed")] == 0.0
+    assert head.predict(X).tolist() == ["agree"]
 
 
 def test_a_claim_that_reports_an_allegation_agrees_with_the_article_that_reports_it(head):

@@ -39,6 +39,8 @@ FEATURES: tuple[str, ...] = (
     "is_source",             # the claim was extracted from this article (its own sentence is here)
     "source_hedged",         # ... and that sentence reports it as an allegation
     "name_coverage",         # share of the claim's names (capitalised words: people, places, bodies) in the article
+    "entailing_attributed",  # the most entailing sentence gives it as someone's words ("X said", "argued") that the
+                             # claim does not attribute
 )
 
 REFUTE = {"fake", "false", "hoax", "deny", "denies", "denied", "debunk", "debunked", "not", "no", "never", "fraud",
@@ -58,8 +60,19 @@ SPEECH = {"said", "says", "say", "told", "tells", "accused", "accuses", "argued"
           "suggested", "suggests", "stated", "states", "admitted", "admits", "reported", "reports", "tweeted",
           "declined", "refused", "confirmed", "confirms", "acknowledged", "praised", "criticized", "criticised",
           "warned", "urged", "promised", "vowed", "blamed", "asked", "demanded", "defended", "apologized"}
-# a claim with one of these reports what someone says or alleges ("X said", "According to X", "X alleges")
-CLAIM_REPORTS = SPEECH | ALLEGATION | {"according"}
+# a claim with one of these reports what someone says or alleges ("X said", "According to X", "X alleges"), or is
+# about a speech act ("X referred to ...", "X described ... as", "X's remarks")
+CLAIM_REPORTS = SPEECH | ALLEGATION | {
+    "according", "referred", "refers", "described", "describes", "denounced", "denounces", "cautioned", "cautions",
+    "conceded", "concedes", "predicted", "predicts", "voiced", "voices", "remark", "remarks", "comment", "comments",
+    "asserted", "asserts", "contended", "contends", "maintained", "maintains", "added", "adds", "noted", "notes",
+    "mentioned", "mentions", "declared", "declares", "dismissed", "dismisses", "questioned", "questions"}
+# the sentence gives its content as someone's words: the article reports them, it does not assert them (label guide,
+# hard case 1). Opinion and speech verbs only: "announced", "reported", "confirmed" report public events (hard case 2)
+SAYS = {"said", "says", "say", "saying", "told", "tells", "telling", "according", "argued", "argues", "arguing",
+        "asserted", "asserts", "asserting", "claimed", "claims", "claiming", "contended", "contends", "insisted",
+        "insists", "insisting", "warned", "warns", "warning", "suggested", "suggests", "suggesting", "believes",
+        "believed", "predicted", "predicts", "maintained", "maintains", "wrote", "writes", "tweeted"}
 STOP = {"the", "a", "an", "of", "to", "in", "on", "for", "and", "or", "is", "are", "was", "were", "be", "been",
         "it", "its", "that", "this", "with", "as", "at", "by", "from", "has", "have", "had", "he", "she", "they",
         "his", "her", "their", "will", "would", "s", "t"}
@@ -101,6 +114,7 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
     for i, pair in enumerate(pairs):
         row = dict.fromkeys(FEATURES, 0.0)
         row["name_coverage"] = 1.0  # without the article's text, no name counts as missing
+        claim_tokens = _tokens(pair.claim_text)
         if pair.evidence:
             ent = np.array([ev.entailment for ev in pair.evidence])
             con = np.array([ev.contradiction for ev in pair.evidence])
@@ -120,8 +134,8 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
                 attribution_cues=np.mean([_cue_rate(t, ATTRIBUTION) for t in ev_tokens]),
                 similarity_of_max_contradiction=sims[int(con.argmax())],
                 entailing_hedged=float(bool(set(ev_tokens[int(ent.argmax())]) & ALLEGATION)),
+                entailing_attributed=float(bool(set(ev_tokens[int(ent.argmax())]) & (SAYS - set(claim_tokens)))),
             )
-        claim_tokens = _tokens(pair.claim_text)
         row["claim_hedged"] = float("?" in pair.claim_text or bool(set(claim_tokens) & HEDGE))
         row["claim_attributed"] = float(bool(set(claim_tokens) & CLAIM_REPORTS))
         if pair.source_text:

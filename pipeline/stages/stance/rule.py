@@ -13,8 +13,9 @@ sentence that gives c, and sig(x) = 1 / (1 + exp(-x / temperature)):
    "discussed" that the article never takes up; an article that lacks the claim's own actors ("Trump said ..." in
    an article that never names Trump) is less likely to deal with it.
 3. agree gets e if e >= agree_threshold: a sentence that states the claim. When that sentence only reports the
-   claim as an allegation ("reportedly", "alleged", "accused", a lawsuit) and the claim is not itself a report of
-   speech ("X said ..."), the article reports an allegation: that share goes to discuss instead.
+   claim as an allegation ("reportedly", "alleged", "accused", a lawsuit) or as someone's words ("X said",
+   "argued", "warned": the article reports them, it does not assert them) and the claim is not itself a report of
+   speech ("X said ...", "X described ... as"), that share goes to discuss instead (label guide, hard case 1).
 4. disagree gets c x sig(s_c - contradiction_similarity) if c >= disagree_threshold and no sentence states the claim:
    a contradiction counts only from a sentence about the same subject (NLI models call a loosely related sentence
    "contradiction" readily), and it never outweighs a sentence that states the claim, since the article then
@@ -67,7 +68,7 @@ def rule_proba(X: np.ndarray, unrelated_similarity: float, discuss_similarity: f
     close = _sig(sim - name_weight * (1.0 - col("name_coverage")) - discuss_similarity, temperature)
     close_c = _sig(col("similarity_of_max_contradiction") - contradiction_similarity, temperature)
     states = e >= agree_threshold
-    allegation = col("entailing_hedged") * (1.0 - col("claim_attributed"))
+    allegation = np.maximum(col("entailing_hedged"), col("entailing_attributed")) * (1.0 - col("claim_attributed"))
     total = np.maximum(e + c, 1.0)
     stated = np.where(states, e / total, 0.0)
     agree, reported = stated * (1.0 - allegation), stated * allegation
