@@ -156,6 +156,26 @@ def test_a_bare_claim_that_the_article_gives_only_as_someones_words_is_discuss(h
     assert head.predict(X).tolist() == ["agree"]
 
 
+def test_one_sentence_in_the_articles_own_voice_is_enough_to_agree(head):
+    claim = "Conservative radio host Laura Ingraham backed Brat."
+    said = Evidence("Ms. Ingraham, who backed Mr. Brat, said the result was a repudiation.", 4, 0.7, 0.75, 0.2, 0.05)
+    own = Evidence("With help from radio hosts like Laura Ingraham, Mr. Brat won.", 2, 0.6, 0.6, 0.35, 0.05)
+    assert head.predict(to_features([_pair(claim, said)])).tolist() == ["discuss"]
+    X = to_features([_pair(claim, said, own)])
+    assert X[0, FEATURES.index("entailing_attributed")] == 0.0
+    assert head.predict(X).tolist() == ["agree"]
+
+
+def test_a_far_off_contradiction_does_not_thin_out_a_stating_sentence():
+    """basil-dev's "The Senate's override vote passed 97 to 1": the stating sentence (entailment 0.71) and a
+    sentence about the House vote (contradiction 0.81, far from the claim) once split the mass, and discuss won."""
+    claim = "The Senate's override vote passed 97 to 1."
+    states = Evidence("This followed a 97-1 vote hours earlier in the Senate.", 3, 0.75, 0.71, 0.2, 0.09)
+    house = Evidence("The House voted 348-77 to override on Wednesday.", 1, 0.52, 0.02, 0.17, 0.81)
+    X = to_features([_pair(claim, states, house)], {"a1": "The Senate voted. The House voted."})
+    assert RuleStance().fit().predict(X).tolist() == ["agree"]
+
+
 def test_a_claim_that_reports_an_allegation_agrees_with_the_article_that_reports_it(head):
     sentence = Evidence("Prosecutors allegedly found that the couple spent $250,000 of campaign money.", 0, 0.8,
                         0.9, 0.08, 0.02)

@@ -34,13 +34,13 @@ FEATURES: tuple[str, ...] = (
     "claim_hedged",          # the claim itself hedges or asks ("reportedly", "?")
     "tfidf_cosine",          # TF-IDF cosine, claim vs whole article (idf from the articles of the same call)
     "similarity_of_max_contradiction",  # how close to the claim the most contradicting sentence is
-    "entailing_hedged",      # the most entailing sentence reports it as an allegation ("reportedly", "alleged")
+    "entailing_hedged",      # every sentence that states it reports it as an allegation ("reportedly", "alleged")
     "claim_attributed",      # the claim is itself a report of speech or allegation ("X said", "X alleges")
     "is_source",             # the claim was extracted from this article (its own sentence is here)
     "source_hedged",         # ... and that sentence reports it as an allegation
     "name_coverage",         # share of the claim's names (capitalised words: people, places, bodies) in the article
-    "entailing_attributed",  # the most entailing sentence gives it as someone's words ("X said", "argued") that the
-                             # claim does not attribute
+    "entailing_attributed",  # every sentence that states it gives it as someone's words ("X said", "argued") that
+                             # the claim does not attribute
 )
 
 REFUTE = {"fake", "false", "hoax", "deny", "denies", "denied", "debunk", "debunked", "not", "no", "never", "fraud",
@@ -122,6 +122,9 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
             sims = np.array([ev.similarity for ev in pair.evidence])
             gated = bool(neu.min() == 1.0 and ent.max() == 0.0 and con.max() == 0.0)
             ev_tokens = [_tokens(ev.sentence) for ev in pair.evidence]
+            # the sentences that state the claim (entailment >= 0.5; else the most entailing one): the article
+            # reports it as an allegation or as someone's words only if every one of them does
+            stating = np.flatnonzero(ent >= 0.5) if ent.max() >= 0.5 else [int(ent.argmax())]
             row.update(
                 similarity=pair.similarity, max_entailment=ent.max(), max_contradiction=con.max(),
                 mean_entailment=ent.mean(), mean_contradiction=con.mean(), entailment_of_best=ent[0],
@@ -133,8 +136,8 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
                 hedge_cues=np.mean([_cue_rate(t, HEDGE) for t in ev_tokens]),
                 attribution_cues=np.mean([_cue_rate(t, ATTRIBUTION) for t in ev_tokens]),
                 similarity_of_max_contradiction=sims[int(con.argmax())],
-                entailing_hedged=float(bool(set(ev_tokens[int(ent.argmax())]) & ALLEGATION)),
-                entailing_attributed=float(bool(set(ev_tokens[int(ent.argmax())]) & (SAYS - set(claim_tokens)))),
+                entailing_hedged=float(all(set(ev_tokens[j]) & ALLEGATION for j in stating)),
+                entailing_attributed=float(all(set(ev_tokens[j]) & (SAYS - set(claim_tokens)) for j in stating)),
             )
         row["claim_hedged"] = float("?" in pair.claim_text or bool(set(claim_tokens) & HEDGE))
         row["claim_attributed"] = float(bool(set(claim_tokens) & CLAIM_REPORTS))

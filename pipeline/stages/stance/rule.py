@@ -12,14 +12,16 @@ sentence that gives c, and sig(x) = 1 / (1 + exp(-x / temperature)):
    subject. On same-story articles every sentence is about the same people, so similarity alone calls many claims
    "discussed" that the article never takes up; an article that lacks the claim's own actors ("Trump said ..." in
    an article that never names Trump) is less likely to deal with it.
-3. agree gets e if e >= agree_threshold: a sentence that states the claim. When that sentence only reports the
+3. agree gets e if e >= agree_threshold: a sentence that states the claim. When every such sentence only reports the
    claim as an allegation ("reportedly", "alleged", "accused", a lawsuit) or as someone's words ("X said",
    "argued", "warned": the article reports them, it does not assert them) and the claim is not itself a report of
    speech ("X said ...", "X described ... as"), that share goes to discuss instead (label guide, hard case 1).
 4. disagree gets c x sig(s_c - contradiction_similarity) if c >= disagree_threshold and no sentence states the claim:
    a contradiction counts only from a sentence about the same subject (NLI models call a loosely related sentence
    "contradiction" readily), and it never outweighs a sentence that states the claim, since the article then
-   says the claim and at most adds a detail that does not fit.
+   says the claim and at most adds a detail that does not fit. The shares are e and c x sig(s_c -
+   contradiction_similarity) over their sum when that exceeds 1, so a far-off "contradiction" does not thin out a
+   stating sentence's agree either.
 5. The undecided rest is discuss in proportion `close` (near the claim, not settling it), otherwise unrelated.
 6. Scores are those shares times `related`, plus 1 - related on unrelated; the label is the highest score.
 7. With extracted claims the claim's own source articles are known: there the claim's sentence states it, so the
@@ -69,7 +71,7 @@ def rule_proba(X: np.ndarray, unrelated_similarity: float, discuss_similarity: f
     close_c = _sig(col("similarity_of_max_contradiction") - contradiction_similarity, temperature)
     states = e >= agree_threshold
     allegation = np.maximum(col("entailing_hedged"), col("entailing_attributed")) * (1.0 - col("claim_attributed"))
-    total = np.maximum(e + c, 1.0)
+    total = np.maximum(e + c * close_c, 1.0)
     stated = np.where(states, e / total, 0.0)
     agree, reported = stated * (1.0 - allegation), stated * allegation
     disagree = np.where((c >= disagree_threshold) & ~states, c / total, 0.0) * close_c
