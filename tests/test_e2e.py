@@ -21,17 +21,19 @@ def test_infer_contract_on_seeds_with_real_model(seeds_run):
     assert len(claims) == 35 and len(stances) == 35 * 5
     outlets = {s["article_id"]: s["outlet"] for s in stances}
     assert outlets["002_993702d3d5059404"] == "Bloomberg" and outlets["000_1123f819bbea0a3e"] == "000_1123f819bbea0a3e"
+    run = json.loads((out / "run.json").read_text())
+    top_k = run["config"]["evidence"]["top_k"]
+    assert top_k == 5  # the configured default
     for s in stances:
         assert set(s) == {"claim_id", "article_id", "outlet", "event_id", "label", "scores", "uncertain", "evidence"}
         assert s["event_id"] == "e001"  # the five seeds are one story
         assert s["uncertain"] == (max(s["scores"].values()) < 0.5)
         assert s["label"] in STANCE_LABELS and s["label"] == max(s["scores"], key=s["scores"].get)
-        assert 1 <= len(s["evidence"]) <= 3
+        assert 1 <= len(s["evidence"]) <= top_k
         for e in s["evidence"]:
             assert e["entailment"] + e["neutral"] + e["contradiction"] == pytest.approx(1.0, abs=2e-3)
-    run = json.loads((out / "run.json").read_text())
     assert run["model"]["name"].endswith("nli-minilm-l6") and len(run["model"]["weights_sha256"]) == 64
-    assert run["timings"]["nli_pairs"] == 35 * 5 * 3
+    assert run["timings"]["nli_pairs"] == 35 * 5 * top_k
     html = (out / "report.html").read_text()
     assert 'class="matrix"' in html and "Bloomberg" in html and "http://" not in html and "https://" not in html
 
