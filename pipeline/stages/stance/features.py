@@ -115,6 +115,7 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
         row = dict.fromkeys(FEATURES, 0.0)
         row["name_coverage"] = 1.0  # without the article's text, no name counts as missing
         claim_tokens = _tokens(pair.claim_text)
+        claim_words = set(claim_tokens)
         if pair.evidence:
             ent = np.array([ev.entailment for ev in pair.evidence])
             con = np.array([ev.contradiction for ev in pair.evidence])
@@ -124,7 +125,8 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
             ev_tokens = [_tokens(ev.sentence) for ev in pair.evidence]
             # the sentences that state the claim (entailment >= 0.5; else the most entailing one): the article
             # reports it as an allegation or as someone's words only if every one of them does
-            stating = np.flatnonzero(ent >= 0.5) if ent.max() >= 0.5 else [int(ent.argmax())]
+            stating = [set(ev_tokens[j]) for j in (np.flatnonzero(ent >= 0.5) if ent.max() >= 0.5 else [ent.argmax()])]
+            says = SAYS - claim_words
             row.update(
                 similarity=pair.similarity, max_entailment=ent.max(), max_contradiction=con.max(),
                 mean_entailment=ent.mean(), mean_contradiction=con.mean(), entailment_of_best=ent[0],
@@ -136,15 +138,15 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
                 hedge_cues=np.mean([_cue_rate(t, HEDGE) for t in ev_tokens]),
                 attribution_cues=np.mean([_cue_rate(t, ATTRIBUTION) for t in ev_tokens]),
                 similarity_of_max_contradiction=sims[int(con.argmax())],
-                entailing_hedged=float(all(set(ev_tokens[j]) & ALLEGATION for j in stating)),
-                entailing_attributed=float(all(set(ev_tokens[j]) & (SAYS - set(claim_tokens)) for j in stating)),
+                entailing_hedged=float(all(words & ALLEGATION for words in stating)),
+                entailing_attributed=float(all(words & says for words in stating)),
             )
-        row["claim_hedged"] = float("?" in pair.claim_text or bool(set(claim_tokens) & HEDGE))
-        row["claim_attributed"] = float(bool(set(claim_tokens) & CLAIM_REPORTS))
+        row["claim_hedged"] = float("?" in pair.claim_text or bool(claim_words & HEDGE))
+        row["claim_attributed"] = float(bool(claim_words & CLAIM_REPORTS))
         if pair.source_text:
             row["is_source"] = 1.0
             # an allegation cue the claim itself carries ("Trump accused Russia ...") is what the claim says
-            row["source_hedged"] = float(bool((set(_tokens(pair.source_text)) & ALLEGATION) - set(claim_tokens)))
+            row["source_hedged"] = float(bool((set(_tokens(pair.source_text)) & ALLEGATION) - claim_words))
         if article_texts and pair.article_id in article_texts:
             if pair.article_id not in article_tokens:
                 article_tokens[pair.article_id] = _tokens(article_texts[pair.article_id])
