@@ -11,6 +11,7 @@ Output: a printed table and `reports/bench/bench.json`.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import platform
@@ -204,6 +205,12 @@ def run(cfg: DictConfig) -> dict:
                                    "bf16": scorer.autocast, "parameters": sum(p.numel() for p in
                                                                               scorer.model.parameters())}
         del scorer
+    # oneDNN's kernel cache against ragged calls (pipeline/__init__.py sets its capacity), fresh processes
+    kernels = {}
+    if b.kernel_cache.calls:
+        kernels = kernel_cache({k: v for k, v in model_cfg.items() if k != "onnx_cache"}, candidates[:5000],
+                               list(b.kernel_cache.capacities), b.kernel_cache.calls, cfg.seed,
+                               Path(cfg.paths.reports) / "bench")
     eligible = {k: v for k, v in backends.items() if v["argmax_agreement_vs_fp32"] >= b.min_agreement}
     best = max(eligible, key=lambda k: eligible[k]["pairs_per_s"])
 
@@ -254,6 +261,7 @@ def run(cfg: DictConfig) -> dict:
                  "related_pairs_gated": sum(k in gated for k in related), "related_pairs": len(related),
                  "related_recall_lost": round(sum(k in gated for k in related) / max(len(related), 1), 4)},
         "peak_rss_mb": rss,
+        "kernel_cache": kernels,
         "projection_25k_pairs_min": round(25_000 * fnc_s_per_pair / 60, 1),
         "stance_head": head_info["kind"],
         "targets": {"nli_pairs_per_s>=450": backends[best]["pairs_per_s"] >= 450,
@@ -272,6 +280,11 @@ def run(cfg: DictConfig) -> dict:
         print(markdown_table(["NLI model", "pairs/s (~64 tokens)", "bf16", "parameters"],
                              [[k, v.get("pairs_per_s", "missing"), v.get("bf16", ""), v.get("parameters", "")]
                               for k, v in models.items()]))
+    if kernels:
+        print(f"\noneDNN kernel cache, {b.kernel_cache.calls} ragged NLI calls in a fresh process each:")
+        print(markdown_table(["ONEDNN_PRIMITIVE_CACHE_CAPACITY", "peak RSS MB", "scoring s", "RSS ratio", "time ratio"],
+                             [[k, v["peak_rss_mb"], v["seconds"], v["rss_vs_first"], v["time_vs_first"]]
+                              for k, v in kernels.items()]))
     print()
     print(markdown_table(["", "wall s", "NLI calls", "macro-F1", "FNC score"],
                          [["ours", round(ours_s, 2), result["nli_calls"]["ours"], ours_metrics["macro_f1"],
@@ -336,15 +349,38 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def peak_rss_mb(args: list[str], cwd: str | Path | None = None) -> float:
-    """Peak RSS in MB of `python <args>` run in a fresh process; raises RuntimeError with its stderr if it fails."""
-    proc = subprocess.run([sys.executable, "-c", _PEAK_RSS_WRAPPER, *args], cwd=cwd, capture_output=True, text=True)
+def peak_rss_mb(args: list[str], cwd: str | Path | None = None, env: dict[str, str] | None = None) -> float:
+    """Peak RSS in MB of `python <args>` run in a fresh process (with `env` added to this one's environment);
+    raises RuntimeError with its stderr if it fails."""
+    proc = subprocess.run([sys.executable, "-c", _PEAK_RSS_WRAPPER, *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **env} if env else None)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-500:])
     try:
         return round(int(proc.stdout) / 1024, 1)
     except ValueError:
         raise RuntimeError(f"unexpected output from the RSS probe: {proc.stdout[-200:]!r}") from None
+
+
+def kernel_cache(model_cfg: dict, pairs: list[tuple[str, str]], capacities: Sequence[int], calls: int, seed: int,
+                 out: Path) -> dict[str, dict]:
+    """Peak RSS and scoring seconds of `pipeline.bench_kernels` (ragged NLI calls) in a fresh process per oneDNN
+    primitive-cache capacity, the first capacity as the reference of the ratios."""
+    job, result = out / "kernel_job.json", out / "kernel_result.json"
+    atomic.write_json(job, {"model": model_cfg, "pairs": pairs, "calls": calls, "seed": seed})
+    rows: dict[str, dict] = {}
+    for capacity in capacities:
+        rss = peak_rss_mb(["-m", "pipeline.bench_kernels", str(job), str(result)],
+                          env={"ONEDNN_PRIMITIVE_CACHE_CAPACITY": str(capacity)})
+        seconds = json.loads(result.read_text())["seconds"]
+        rows[str(capacity)] = {"peak_rss_mb": rss, "seconds": seconds}
+    ref = rows[str(capacities[0])]
+    for row in rows.values():
+        row["rss_vs_first"] = round(row["peak_rss_mb"] / ref["peak_rss_mb"], 3)
+        row["time_vs_first"] = round(row["seconds"] / ref["seconds"], 3)
+    job.unlink()
+    result.unlink()
+    return rows
 
 
 def _job_overrides() -> list[str]:

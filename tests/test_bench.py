@@ -36,7 +36,7 @@ def test_bench_writes_its_keys(cfg_factory, tmp_path, tiny_nli_model):
                       f"data.articles={tmp_path / 'seeds'}", f"data.claims={tmp_path / 'seeds' / 'claims.jsonl'}",
                       f"data.stance_labels={tmp_path / 'seeds' / 'labels.csv'}",
                       f"bench.compare_models=[{tiny_nli_model}]", "bench.model_pairs=8",
-                      "bench.scale.enabled=false", config_name="bench")
+                      "bench.scale.enabled=false", "bench.kernel_cache.calls=2", config_name="bench")
     result = bench.run(cfg)
     saved = json.loads((tmp_path / "reports" / "bench" / "bench.json").read_text())
     assert saved == json.loads(json.dumps(result))
@@ -50,6 +50,10 @@ def test_bench_writes_its_keys(cfg_factory, tmp_path, tiny_nli_model):
     assert saved["backends"]["torch_fp32"]["argmax_agreement_vs_fp32"] == 1.0
     assert saved["models"][tiny_nli_model.name]["pairs_per_s"] > 0
     assert all(0 <= v["flops_utilisation"] <= 1 for v in saved["backends"].values())  # the peak is an upper bound
+    kernels = saved["kernel_cache"]
+    assert list(kernels) == ["1024", "8"] and kernels["1024"]["rss_vs_first"] == 1.0
+    assert all(v["peak_rss_mb"] > 100 and v["seconds"] > 0 for v in kernels.values())
+    assert not list((tmp_path / "reports" / "bench").glob("kernel_*.json"))  # the probe's job files are removed
 
 
 def test_peak_rss_is_the_probes_own_not_this_process():
@@ -63,6 +67,29 @@ def test_peak_rss_is_the_probes_own_not_this_process():
 
     assert 100 <= child < 300, child
     assert len(ballast) == 400 * 2**20
+
+
+def test_peak_rss_probe_runs_with_the_given_environment():
+    from pipeline.bench import peak_rss_mb
+
+    check = "import os, sys; sys.exit(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'] != '1024')"
+    peak_rss_mb(["-c", check], env={"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "1024"})
+    with pytest.raises(RuntimeError):
+        peak_rss_mb(["-c", check], env={"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "8"})
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "8"), ("64", "64")])
+def test_package_bounds_the_onednn_kernel_cache_unless_told_otherwise(given, expected):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
+    if given:
+        env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = given
+    show = "import os, pipeline; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
+    out = subprocess.run([sys.executable, "-c", show], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == expected
 
 
 def test_peak_rss_probe_failure_raises_with_stderr():
