@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -226,7 +228,7 @@ def test_a_claims_own_source_article_agrees_or_discusses_when_hedged_never_disag
 
 
 def test_rule_discuss_when_both_scores_are_below_threshold(head):
-    X = np.array([_features(0.8, 0.49, 0.49)])
+    X = np.array([_features(0.8, head.agree_threshold - 0.01, head.disagree_threshold - 0.01)])
     probs = head.predict_proba(X)[0]
     assert probs[STANCE_LABELS.index("agree")] == 0.0
     assert probs[STANCE_LABELS.index("disagree")] == 0.0
@@ -272,15 +274,11 @@ def test_get_params_returns_constructor_args():
         "name_weight": 0.3,
     }
     assert RuleStance(**params).get_params() == params
-    assert RuleStance().get_params() == {
-        "unrelated_similarity": 0.35,
-        "discuss_similarity": 0.6,
-        "temperature": 0.05,
-        "agree_threshold": 0.5,
-        "disagree_threshold": 0.5,
-        "contradiction_similarity": 0.6,
-        "name_weight": 0.2,
-    }
+    # the class defaults are the configured rule (conf/stance/rule.yaml), so code and config cannot drift apart
+    from omegaconf import OmegaConf
+
+    configured = OmegaConf.load(Path(__file__).parents[1] / "conf" / "stance" / "rule.yaml")
+    assert RuleStance().get_params() == {k: v for k, v in configured.items() if k != "_target_"}
 
 
 def test_fit_clone_fit():

@@ -62,7 +62,7 @@ def _sig(x: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def rule_proba(X: np.ndarray, unrelated_similarity: float, discuss_similarity: float, agree_threshold: float,
-               disagree_threshold: float, temperature: float, contradiction_similarity: float = 0.6,
+               disagree_threshold: float, temperature: float, contradiction_similarity: float = 0.4,
                name_weight: float = 0.2) -> np.ndarray:
     col = lambda name: X[:, _COL[name]]  # noqa: E731
     sim, e, c = col("similarity"), col("max_entailment"), col("max_contradiction")
@@ -93,8 +93,8 @@ def _macro_f1(gold: np.ndarray, pred: np.ndarray, k: int) -> float:
 
 class RuleStance(ClassifierMixin, BaseEstimator):
     def __init__(self, unrelated_similarity: float = 0.35, discuss_similarity: float = 0.6,
-                 agree_threshold: float = 0.5, disagree_threshold: float = 0.5, temperature: float = 0.05,
-                 contradiction_similarity: float = 0.6, name_weight: float = 0.2):
+                 agree_threshold: float = 0.5, disagree_threshold: float = 0.4, temperature: float = 0.05,
+                 contradiction_similarity: float = 0.4, name_weight: float = 0.2):
         self.unrelated_similarity = unrelated_similarity
         self.name_weight = name_weight
         self.contradiction_similarity = contradiction_similarity
