@@ -276,3 +276,30 @@ def test_markdown_table():
         "| agree | 0.5000 | 3 |",
         "| discuss | 0.3333 | 0 |",
     ]
+
+
+def test_a_story_is_written_panel_by_panel_not_as_one_string(report_inputs):
+    # a feed's largest story has tens of thousands of evidence panels: ReportWriter writes each piece as it is made
+    import io
+
+    from pipeline.stages.report import ReportWriter, split_stories
+
+    claims, articles, predictions = report_inputs
+    writes = []
+
+    class Recorder(io.StringIO):
+        def write(self, text):
+            writes.append(len(text))
+            return super().write(text)
+
+    writer = ReportWriter(io.StringIO(), multi=False)
+    writer.body.close()
+    writer.body = Recorder()
+    writer.add(split_stories(claims, articles, predictions, None))
+    panel_writes = writer.body.getvalue().count('<div class="ev" id="ev-')
+    assert panel_writes == len(predictions)
+    assert len(writes) >= len(predictions) + 2  # the section's head and tail, and one write per panel
+    out = io.StringIO()
+    writer.out = out
+    writer.close()
+    assert out.getvalue() == render_html(claims, articles, predictions)

@@ -7,7 +7,7 @@ import io
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -276,23 +276,20 @@ def _short(text: str, n: int = 14) -> str:
     return text if len(text) <= n else text[:n - 1] + "…"
 
 
-def _story_html(s: int, story: Story, sentences: dict[str, list[Sentence]] | None, multi: bool) -> str:
+def _story_parts(s: int, story: Story, sentences: dict[str, list[Sentence]] | None, multi: bool) -> Iterator[str]:
+    """One story's section in pieces: the heading, summary and matrix, then each cell's evidence panel on its own.
+    A feed's largest story has tens of thousands of panels (about 4 kB each); written one by one they never sit in
+    memory together, where building the section as one string held them three times over."""
     coverage = claim_coverage(story.claims, story.predictions)
     ordered = sort_claims(story.claims, coverage)
     row_ids = {c.claim_id: f"claim-{s}-{i}" for i, c in enumerate(ordered)}
     by_pair = {(p.claim_id, p.article_id): p for p in story.predictions}
-    by_index = {aid: {x.index: x for x in sents} for aid, sents in (sentences or {}).items()}
-    rows, panels = [], []
+    rows = []
     n_outlets = len(story.outlets)
     for i, c in enumerate(ordered):
         cov = coverage[c.claim_id]
-        cells = []
-        for j, a in enumerate(story.articles):
-            pred = by_pair.get((c.claim_id, a.article_id))
-            ev_id = f"ev-{s}-{i}-{j}"
-            cells.append(_cell(pred, a, ev_id))
-            if pred is not None:
-                panels.append(_evidence_panel(ev_id, c, a, pred, by_index.get(a.article_id) if sentences else None))
+        cells = [_cell(by_pair.get((c.claim_id, a.article_id)), a, f"ev-{s}-{i}-{j}")
+                 for j, a in enumerate(story.articles)]
         sources = ", ".join(unique(sorted(x.outlet for x in c.sources)))
         tags = [f"reported by {cov.coverage} of {len(cov.outlets) or n_outlets} outlets"]
         if cov.contested:
@@ -317,8 +314,16 @@ def _story_html(s: int, story: Story, sentences: dict[str, list[Sentence]] | Non
              f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>' if ordered
              else '<p class="muted">No claims.</p>')
     summary = _summary(story, coverage, ordered, row_ids)
-    return (f'<section class="story" id="story-{s}">{heading}{facts}{summary}{table}'
-            f'<div class="evstore">{"".join(panels)}</div></section>')
+    yield f'<section class="story" id="story-{s}">{heading}{facts}{summary}{table}<div class="evstore">'
+    del rows
+    by_index = {a.article_id: {x.index: x for x in sentences.get(a.article_id, ())} for a in story.articles
+                if sentences and a.article_id in sentences}  # this story's articles only, not the whole feed's
+    for i, c in enumerate(ordered):
+        for j, a in enumerate(story.articles):
+            pred = by_pair.get((c.claim_id, a.article_id))
+            if pred is not None:
+                yield _evidence_panel(f"ev-{s}-{i}-{j}", c, a, pred, by_index.get(a.article_id) if sentences else None)
+    yield "</div></section>"
 
 
 def _index_row(s: int, story: Story) -> str:
@@ -370,7 +375,7 @@ class ReportWriter:
     def add(self, stories: Sequence[Story], sentences: dict[str, list[Sentence]] | None = None) -> None:
         for story in stories:
             s = len(self.index_rows)
-            self.body.write(_story_html(s, story, sentences, self.multi))
+            self.body.writelines(_story_parts(s, story, sentences, self.multi))
             self.index_rows.append(_index_row(s, story))
             self.outlets = unique([*self.outlets, *story.outlets])
 
