@@ -8,8 +8,8 @@ from pathlib import Path
 import pipeline
 
 ROOT = Path(pipeline.__file__).parent
-JOBS = {"infer", "evaluate", "train", "nli_train", "compare", "headroom", "bench", "bench_scale", "make_data",
-        "story_sweep"}
+JOBS = {"infer", "evaluate", "train", "nli_train", "compare", "headroom", "bench", "bench_scale", "bench_kernels",
+        "make_data", "story_sweep"}
 # package -> packages it may import (besides itself); "predict" is the orchestrator, jobs are the top-level modules
 ALLOWED = {
     "core": set(),
