@@ -315,7 +315,7 @@ def _story_parts(s: int, story: Story, sentences: dict[str, list[Sentence]] | No
              else '<p class="muted">No claims.</p>')
     summary = _summary(story, coverage, ordered, row_ids)
     yield f'<section class="story" id="story-{s}">{heading}{facts}{summary}{table}<div class="evstore">'
-    del rows
+    del rows, table, summary  # written: the matrix is not held while the panels are made
     by_index = {a.article_id: {x.index: x for x in sentences.get(a.article_id, ())} for a in story.articles
                 if sentences and a.article_id in sentences}  # this story's articles only, not the whole feed's
     for i, c in enumerate(ordered):
