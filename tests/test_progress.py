@@ -1,5 +1,6 @@
 """Progress bars in a log file: a redraw a minute, not one per batch."""
 
+import os
 import subprocess
 import sys
 
@@ -13,8 +14,6 @@ for _ in tqdm(range(200), desc="NLI"):
 
 
 def _redraws(env_extra: dict) -> int:
-    import os
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("TQDM_")} | env_extra
     proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, check=True)
     return proc.stderr.count("NLI:")

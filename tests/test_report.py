@@ -296,8 +296,7 @@ def test_a_story_is_written_panel_by_panel_not_as_one_string(report_inputs):
     writer.body.close()
     writer.body = Recorder()
     writer.add(split_stories(claims, articles, predictions, None))
-    panel_writes = writer.body.getvalue().count('<div class="ev" id="ev-')
-    assert panel_writes == len(predictions)
+    assert writer.body.getvalue().count('<div class="ev" id="ev-') == len(predictions)
     assert len(writes) >= len(predictions) + 2  # the section's head and tail, and one write per panel
     out = io.StringIO()
     writer.out = out

@@ -316,13 +316,14 @@ def _story_parts(s: int, story: Story, sentences: dict[str, list[Sentence]] | No
     summary = _summary(story, coverage, ordered, row_ids)
     yield f'<section class="story" id="story-{s}">{heading}{facts}{summary}{table}<div class="evstore">'
     del rows, table, summary  # written: the matrix is not held while the panels are made
-    by_index = {a.article_id: {x.index: x for x in sentences.get(a.article_id, ())} for a in story.articles
-                if sentences and a.article_id in sentences}  # this story's articles only, not the whole feed's
+    sentences = sentences or {}
+    by_index = {a.article_id: {x.index: x for x in sentences[a.article_id]} for a in story.articles
+                if a.article_id in sentences}  # this story's articles only, not the whole feed's
     for i, c in enumerate(ordered):
         for j, a in enumerate(story.articles):
             pred = by_pair.get((c.claim_id, a.article_id))
             if pred is not None:
-                yield _evidence_panel(f"ev-{s}-{i}-{j}", c, a, pred, by_index.get(a.article_id) if sentences else None)
+                yield _evidence_panel(f"ev-{s}-{i}-{j}", c, a, pred, by_index.get(a.article_id))
     yield "</div></section>"
 
 
