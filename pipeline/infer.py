@@ -5,7 +5,9 @@ Output directory (written to a temporary directory beside it, then renamed into 
   claims.jsonl   canonical claims (extracted, or the given ones), most-covered first: coverage, contested, sources
   stances.jsonl  one line per (claim, article): claim_id, article_id, outlet, event_id, label, scores, evidence
   events.jsonl   the stories: event_id, label (most central title), articles, outlets, claims, contested claims
-  report.html    claim x outlet matrix, colour-coded, evidence on click; works offline
+  report.html    claim x outlet matrix, colour-coded, evidence on click; works offline. With more than
+                 `report.story_pages` stories (20), it is the index of stories and each story's matrix is a page
+                 of its own: stories/story-<n>.html
   run.json       config, model identity, input hashes, timings, versions, notes (notes.duplicates: groups of
                  identical articles, each scored once as `scored_as` and reported for every id)
 """
@@ -47,6 +49,15 @@ def versions() -> dict[str, str]:
             "transformers": transformers.__version__, "scikit-learn": sklearn.__version__}
 
 
+def story_pages(limit: int | None, stories: int, out: Path) -> Path | None:
+    """`out/stories`, created, when a run has more than `limit` stories (report.story_pages; null: never): each
+    story's matrix then gets a page of its own and report.html is the index."""
+    if limit is None or stories <= max(int(limit), 1):
+        return None
+    (out / "stories").mkdir()
+    return out / "stories"
+
+
 def run(cfg: DictConfig) -> dict:
     from pipeline.predict import build_scorer, claim_rows, event_rows, predict_chunks, stance_rows
     from pipeline.stages.report import ReportWriter, split_stories
@@ -85,8 +96,9 @@ def run(cfg: DictConfig) -> dict:
             mine = articles if claims is not None else [a for a in articles if a.article_id in ids]
             stories = split_stories(chunk.claims, mine, chunk.predictions, chunk.events)
             if report is None:
+                pages = story_pages(cfg.report.story_pages, chunk.story_count, tmp)
                 report = ReportWriter(report_out, f"Claim stance: {source.name}", meta,
-                                      multi=chunk.story_count > 1 or len(stories) > 1)
+                                      multi=chunk.story_count > 1 or len(stories) > 1, pages=pages)
             report.add(stories, chunk.sentences)
             for out, rows in ((claims_out, claim_rows(chunk.claims, chunk.predictions)),
                               (events_out, event_rows(chunk.events, chunk.claims, chunk.predictions)),

@@ -213,7 +213,8 @@ def _story_claims(extracted: Sequence[Claim], events: Sequence[Event], cfg, back
         if merge and merge.enabled and scorer is not None:
             group = merge_by_entailment(group, [extracted[i] for i in idx], vectors[idx], scorer,
                                         merge.candidate_similarity, merge.entailment, merge.get("mode", "mutual"),
-                                        merge.get("max_candidates"), merge.get("core", False))
+                                        merge.get("max_candidates"), merge.get("core", False),
+                                        merge.get("weaker"))
         claims += [replace(c, claim_id=f"{e.event_id}-{c.claim_id}" if prefix else c.claim_id,
                            event_id=e.event_id) for c in group]
     return claims

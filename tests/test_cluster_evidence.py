@@ -277,3 +277,30 @@ def test_local_backend_maps_in_order_and_builds_its_worker_once():
     assert list(LocalBackend().map(factory, [[1, 2], [3]])) == [[2, 4], [6]]
     assert built == [1]
     assert build_backend(None).name == "local"
+
+
+def test_weaker_lets_one_direction_entail_less_surely():
+    """A sentence with an added detail entails the bare claim surely (0.96) and is entailed by it less surely
+    (0.75): `entailment=0.95` alone keeps them apart; with `weaker=0.7` they merge, with `weaker=0.8` they do not.
+    Both directions at 0.75 stay apart even with `weaker`: one of them must reach `entailment`."""
+    from pipeline.stages.cluster import merge_by_entailment
+
+    detailed = "trump again declined to say whether he spoke with kim"
+    bare = "trump declined to say if he spoke with kim"
+
+    class Fixed:
+        def __init__(self, table):
+            self.table = table
+
+        def score(self, pairs):
+            return np.array([[self.table[p], 1.0 - self.table[p], 0.0] for p in pairs])
+
+    claims = _claims(detailed, bare)
+    emb = _unit(0, 50)
+    groups = cluster_claims(claims, emb, similarity_threshold=0.75)
+    one_way = Fixed({(detailed, bare): 0.96, (bare, detailed): 0.75})
+    assert len(merge_by_entailment(groups, claims, emb, one_way, 0.55, 0.95)) == 2
+    assert len(merge_by_entailment(groups, claims, emb, one_way, 0.55, 0.95, weaker=0.7)) == 1
+    assert len(merge_by_entailment(groups, claims, emb, one_way, 0.55, 0.95, weaker=0.8)) == 2
+    neither = Fixed({(detailed, bare): 0.75, (bare, detailed): 0.75})
+    assert len(merge_by_entailment(groups, claims, emb, neither, 0.55, 0.95, weaker=0.7)) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 
 import numpy as np
 import pytest
@@ -133,6 +134,27 @@ def test_a_feed_written_story_by_story_matches_one_chunk(cfg_factory, tmp_path, 
     assert page.count('href="#story-') == 2 and page.count('<section class="story"') == 2
     assert page.count("<tr id=\"claim-") == small["counts"]["claims"]
     assert page.endswith("</html>\n") and not list(small_out.parent.glob(".out1.*"))
+
+
+def test_a_feed_with_many_stories_gets_an_index_page_and_one_page_per_story(cfg_factory, tmp_path, tiny_nli_model):
+    """Above `report.story_pages` stories, report.html is the index and each story is a page of its own, written
+    chunk by chunk, with the same claim rows as the one-page report; the pages link both ways."""
+    feed = _feed(tmp_path, _two_stories())
+    _, one = _infer(cfg_factory, tmp_path, feed, "stream.chunk_pairs=1", model=tiny_nli_model)
+    paged = tmp_path / "paged"
+    infer.run(cfg_factory(f"input={feed}", f"output={paged}", "tracking.enabled=false", f"model.name={tiny_nli_model}",
+                          "stream.chunk_pairs=1", "report.story_pages=1"))
+    index = (paged / "report.html").read_text()
+    pages = sorted((paged / "stories").iterdir())
+    assert [p.name for p in pages] == ["story-1.html", "story-2.html"]
+    assert index.count('href="stories/story-') == 2 and '<section class="story"' not in index
+    assert "table class=\"matrix\"" not in index and 'id="f-label"' not in index
+    rows = [page.read_text() for page in pages]
+    assert all(r.count('<section class="story"') == 1 and 'href="../report.html#stories"' in r
+               and 'id="f-label"' in r and r.endswith("</html>\n") for r in rows)
+    row = re.compile(r'<tr id="claim-[^"]*"[^>]*><td class="claim"><span class="cid">([^<]*)')
+    assert sorted(row.findall("".join(rows))) == sorted(row.findall((one / "report.html").read_text())) != []
+    assert not (one / "stories").exists()
 
 
 def test_events_one_keeps_everything_in_one_story(cfg_factory, tmp_path, tiny_nli_model):

@@ -164,3 +164,44 @@ def test_two_story_page_in_a_browser(browser, tmp_path):
     panel.find_element(By.CSS_SELECTOR, "a.close").click()
     assert not browser.find_elements(By.CSS_SELECTOR, ".ev.open")
     assert _errors(browser) == []
+
+
+def test_story_pages_of_a_feed_in_a_browser(browser, tmp_path):
+    """A feed's report as an index page and one page per story (`ReportWriter(pages=...)`): the index links open
+    each story's page, whose filters and evidence panels work, and its "all stories" link leads back."""
+    from selenium.webdriver.common.by import By
+
+    from pipeline.core.records import Event
+    from pipeline.stages.report import ReportWriter, split_stories
+    from tests.test_report import _sentences, _story
+
+    one, two = _story("e1"), _story("e2", suffix="x", uncertain=("k3x", "bx"))
+    events = [Event("e1", "Bridge opens", ("a", "b", "c"), ("Outlet A", "Outlet B", "Outlet C")),
+              Event("e2", "Bridge closes", ("ax", "bx", "cx"), ("Outlet A", "Outlet B", "Outlet C"))]
+    articles = one[1] + two[1]
+    (tmp_path / "stories").mkdir()
+    with open(tmp_path / "report.html", "w", encoding="utf-8") as out:
+        writer = ReportWriter(out, "Feed", multi=True, pages=tmp_path / "stories")
+        writer.add(split_stories(one[0] + two[0], articles, one[2] + two[2], events),
+                   {a.article_id: _sentences(a.article_id) for a in articles})
+        writer.close()
+    browser.get((tmp_path / "report.html").as_uri())
+    assert _errors(browser) == []
+    links = browser.find_elements(By.CSS_SELECTOR, "nav.index a")
+    assert [a.text for a in links] == ["Bridge opens", "Bridge closes"]
+    assert not browser.find_elements(By.CSS_SELECTOR, "table.matrix")
+    links[1].click()
+    assert browser.current_url.endswith("/stories/story-2.html")
+    assert _errors(browser) == []
+    assert sorted(_visible_rows(browser)) == ["k1x", "k2x", "k3x", "k4x"]
+    browser.find_element(By.ID, "f-contested").click()
+    assert _visible_rows(browser) == ["k1x"]
+    browser.find_element(By.ID, "f-contested").click()
+    browser.find_element(By.CSS_SELECTOR, "td.unc a.lab").click()
+    panel = browser.find_element(By.CSS_SELECTOR, ".ev.open")
+    assert "uncertain" in panel.text and "The mayor opened the bridge." in panel.text
+    panel.find_element(By.CSS_SELECTOR, "a.close").click()
+    browser.find_element(By.CSS_SELECTOR, "a.up").click()
+    assert browser.current_url.endswith("/report.html#stories")
+    assert [a.text for a in browser.find_elements(By.CSS_SELECTOR, "nav.index a")] == ["Bridge opens", "Bridge closes"]
+    assert _errors(browser) == []

@@ -70,7 +70,7 @@ def claim_core(text: str) -> str:
 def merge_by_entailment(claims: Sequence[CanonicalClaim], extracted: Sequence[Claim], embeddings: np.ndarray,
                         scorer, candidate_similarity: float = 0.55, entailment: float = 0.5,
                         mode: str = "mutual", max_candidates: int | None = None,
-                        core: bool = False) -> list[CanonicalClaim]:
+                        core: bool = False, weaker: float | None = None) -> list[CanonicalClaim]:
     """Merge canonical claims that state the same thing in other words: entailment under the NLI model.
 
     Candidates are pairs of canonical claims whose closest members are at least `candidate_similarity` similar
@@ -82,6 +82,8 @@ def merge_by_entailment(claims: Sequence[CanonicalClaim], extracted: Sequence[Cl
     grows with the square of its claims). Merges are transitive. Ids and texts are recomputed as in
     `cluster_claims` (first appearance; the medoid of the merged members). With `core`, each hypothesis is the other
     sentence's `claim_core` (the premise stays whole): "does this sentence state that one's main claim?".
+    With `weaker` (mutual mode), one direction needs `entailment` and the other only `weaker`: a sentence that adds
+    a detail ("for the second time in as many weeks") still entails the other's claim, which entails it less surely.
     """
     if mode not in ("mutual", "either"):
         raise PipelineError(None, f"unknown cluster.nli_merge.mode {mode!r}; use mutual or either")
@@ -112,14 +114,18 @@ def merge_by_entailment(claims: Sequence[CanonicalClaim], extracted: Sequence[Cl
     texts = [(extracted[i].text, hypothesis[j]) for _, _, i, j in candidates]
     # one direction first; the other only where it can still decide (mutual: where the first entails, which most
     # candidates do not: half the NLI work; either: where the first does not)
+    low = entailment if weaker is None or mode != "mutual" else min(weaker, entailment)
     forward = scorer.score(texts)[:, 0]
-    passed = forward >= entailment
+    passed = forward >= low
     rest = np.flatnonzero(passed == (mode == "mutual"))
     backward = np.zeros(len(texts))
     if len(rest):
         backward[rest] = scorer.score([(extracted[candidates[k][3]].text, hypothesis[candidates[k][2]])
                                        for k in rest])[:, 0]
-    ok = passed & (backward >= entailment) if mode == "mutual" else passed | (backward >= entailment)
+    if mode == "mutual":
+        ok = (np.minimum(forward, backward) >= low) & (np.maximum(forward, backward) >= entailment)
+    else:
+        ok = passed | (backward >= entailment)
     merged = [candidates[k][:2] for k in np.flatnonzero(ok)]
     component = connected_components_of(len(claims), merged)
     labels = np.empty(len(extracted), dtype=int)

@@ -4,7 +4,8 @@ figures for slides (`figures`).
 The report is one self-contained HTML file (inline CSS, a little inline vanilla JS, no CDN or network; a
 Content-Security-Policy forbids loading anything) that works from `file://`, on a laptop screen and on paper:
 
-- a story index (only when the run has more than one story, `events`);
+- a story index (only when the run has more than one story, `events`); for a feed, `ReportWriter(pages=...)`
+  makes the index a page of its own and gives each story its own page;
 - per story, a summary: for each outlet how many claims it agrees with, disagrees with, discusses or leaves out
   (an inline-SVG stacked bar), the **contested** claims (some outlet agrees, another disagrees) and the
   **omissions** (claims that most outlets report and an outlet leaves out; see `is_omission`);

@@ -9,6 +9,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from pipeline.core.records import (
@@ -276,7 +277,8 @@ def _short(text: str, n: int = 14) -> str:
     return text if len(text) <= n else text[:n - 1] + "…"
 
 
-def _story_parts(s: int, story: Story, sentences: dict[str, list[Sentence]] | None, multi: bool) -> Iterator[str]:
+def _story_parts(s: int, story: Story, sentences: dict[str, list[Sentence]] | None, multi: bool,
+                 up: str = "#stories") -> Iterator[str]:
     """One story's section in pieces: the heading, summary and matrix, then each cell's evidence panel on its own.
     A feed's largest story has tens of thousands of panels (about 4 kB each); written one by one they never sit in
     memory together, where building the section as one string held them three times over."""
@@ -303,8 +305,8 @@ def _story_parts(s: int, story: Story, sentences: dict[str, list[Sentence]] | No
                     f'<span class="ctext">{esc(c.text)}</span><div class="cmeta">{" · ".join(tags)}</div></td>'
                     f'{"".join(cells)}</tr>')
     n_contested = sum(cov.contested for cov in coverage.values())
-    up = '<a class="up" href="#stories">↑ all stories</a>' if multi else ""
-    heading = f"<h2>{esc(story.label or (f'Story {s + 1}' if multi else 'Summary'))}{up}</h2>"
+    back = f'<a class="up" href="{esc(up)}">↑ all stories</a>' if multi else ""
+    heading = f"<h2>{esc(story.label or (f'Story {s + 1}' if multi else 'Summary'))}{back}</h2>"
     facts = (f'<p class="muted">{len(story.articles)} articles from {n_outlets} outlets · {len(ordered)} claims · '
              f"{n_contested} contested</p>")
     table = (f'<h3 class="mh">Claims × articles <span class="count" aria-live="polite">{len(ordered)} of '
@@ -327,9 +329,9 @@ def _story_parts(s: int, story: Story, sentences: dict[str, list[Sentence]] | No
     yield "</div></section>"
 
 
-def _index_row(s: int, story: Story) -> str:
+def _index_row(s: int, story: Story, href: str) -> str:
     coverage = claim_coverage(story.claims, story.predictions)
-    return (f'<tr><td><a href="#story-{s}">{esc(story.label or f"story {s + 1}")}</a></td>'
+    return (f'<tr><td><a href="{esc(href)}">{esc(story.label or f"story {s + 1}")}</a></td>'
             f"<td>{esc(', '.join(story.outlets))}</td><td class='num'>{len(story.claims)}</td>"
             f"<td class='num'>{sum(c.contested for c in coverage.values())}</td></tr>")
 
@@ -365,33 +367,61 @@ def _legend() -> str:
 class ReportWriter:
     """report.html written story by story, so that a feed's report never sits in memory whole: each story's section
     goes to a scratch file as it is added (`add`), and `close` writes the page head, the story index (with more
-    than one story: `multi`) and the filters to `out`, then the sections after them."""
+    than one story: `multi`) and the filters to `out`, then the sections after them.
 
-    def __init__(self, out: TextIO, title: str = "Claim stance report", meta: dict | None = None, *, multi: bool):
-        self.out, self.title, self.meta, self.multi = out, title, meta or {}, multi
-        self.body = tempfile.TemporaryFile("w+", encoding="utf-8")
+    With `pages` (a directory, for a feed's hundreds of stories), each story is instead a page of its own,
+    `<pages>/story-<n>.html` (the same head, legend, filters and script), and `out` holds the header and the story
+    index linking to them: a browser opens the index at once and one story's matrix at a time, where one page with
+    every story's evidence panels runs to hundreds of MB."""
+
+    def __init__(self, out: TextIO, title: str = "Claim stance report", meta: dict | None = None, *, multi: bool,
+                 pages: Path | None = None, index_name: str = "report.html"):
+        self.out, self.title, self.meta, self.multi, self.pages = out, title, meta or {}, multi, pages
+        self.index_name = index_name  # the index page's file name, beside `pages`: the story pages link back to it
+        self.body = None if pages else tempfile.TemporaryFile("w+", encoding="utf-8")
         self.index_rows: list[str] = []
         self.outlets: list[str] = []
 
     def add(self, stories: Sequence[Story], sentences: dict[str, list[Sentence]] | None = None) -> None:
         for story in stories:
             s = len(self.index_rows)
-            self.body.writelines(_story_parts(s, story, sentences, self.multi))
-            self.index_rows.append(_index_row(s, story))
+            if self.pages is None:
+                self.body.writelines(_story_parts(s, story, sentences, self.multi))
+                href = f"#story-{s}"
+            else:
+                name = f"story-{s + 1}.html"
+                with open(self.pages / name, "w", encoding="utf-8") as page:
+                    page.write(self._head(f"{story.label or f'Story {s + 1}'} · {self.title}",
+                                          after=_filters(story.outlets)))
+                    page.writelines(_story_parts(s, story, sentences, True, f"../{self.index_name}#stories"))
+                    page.write(_TAIL)
+                href = f"{self.pages.name}/{name}"
+            self.index_rows.append(_index_row(s, story, href))
             self.outlets = unique([*self.outlets, *story.outlets])
 
-    def close(self) -> None:
+    def _head(self, title: str, after: str = "") -> str:
+        """A page's head and header (title, run facts, the legend), then `after`."""
         meta_html = " · ".join(f"{esc(k)}: {esc(v)}" for k, v in self.meta.items())
-        self.out.write("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-                       "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-                       f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
-                       f"<title>{esc(self.title)}</title><link rel='icon' href='data:,'><style>{CSS}</style></head>"
-                       f"<body><main><header><h1>{esc(self.title)}</h1><p class='muted'>{meta_html}</p>{_legend()}"
-                       f"</header>{_index(self.index_rows) if self.multi else ''}{_filters(self.outlets)}")
+        return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+                "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+                f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
+                f"<title>{esc(title)}</title><link rel='icon' href='data:,'><style>{CSS}</style></head>"
+                f"<body><main><header><h1>{esc(title)}</h1><p class='muted'>{meta_html}</p>{_legend()}"
+                f"</header>{after}")
+
+    def close(self) -> None:
+        if self.pages is not None:  # the index page: no matrix here, so no filters
+            self.out.write(self._head(self.title, after=_index(self.index_rows)) + _TAIL)
+            return
+        self.out.write(self._head(self.title, after=(_index(self.index_rows) if self.multi else "")
+                                  + _filters(self.outlets)))
         self.body.seek(0)
         shutil.copyfileobj(self.body, self.out)
         self.body.close()
-        self.out.write(f"</main><script>{JS}</script></body></html>\n")
+        self.out.write(_TAIL)
+
+
+_TAIL = f"</main><script>{JS}</script></body></html>\n"
 
 
 def render_html(claims: Sequence[CanonicalClaim], articles: Sequence[Article],
