@@ -49,10 +49,18 @@ def versions() -> dict[str, str]:
             "transformers": transformers.__version__, "scikit-learn": sklearn.__version__}
 
 
+def story_pages_limit(cfg: DictConfig) -> int | None:
+    """`report.story_pages`: null, or a whole number of stories >= 0; anything else is refused before any work."""
+    limit = cfg.get("report", {}).get("story_pages")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise PipelineError(None, f"report.story_pages must be a whole number >= 0 or null, not {limit!r}")
+    return limit
+
+
 def story_pages(limit: int | None, stories: int, out: Path) -> Path | None:
     """`out/stories`, created, when a run has more than `limit` stories (report.story_pages; null: never): each
     story's matrix then gets a page of its own and report.html is the index."""
-    if limit is None or stories <= max(int(limit), 1):
+    if limit is None or stories <= max(limit, 1):
         return None
     (out / "stories").mkdir()
     return out / "stories"
@@ -71,6 +79,7 @@ def run(cfg: DictConfig) -> dict:
     set_seed(cfg.seed)
     started = time.perf_counter()
     source, output = Path(cfg.input), Path(cfg.output)
+    pages_limit = story_pages_limit(cfg)
     atomic.refuse_existing(output, cfg.overwrite)
     articles, notes = load_articles(source, cfg.ingest, strict=cfg.strict)
     claims = load_claims(cfg.claims, [a.article_id for a in articles]) if cfg.claims else None
@@ -96,7 +105,7 @@ def run(cfg: DictConfig) -> dict:
             mine = articles if claims is not None else [a for a in articles if a.article_id in ids]
             stories = split_stories(chunk.claims, mine, chunk.predictions, chunk.events)
             if report is None:
-                pages = story_pages(cfg.report.story_pages, chunk.story_count, tmp)
+                pages = story_pages(pages_limit, chunk.story_count, tmp)
                 report = ReportWriter(report_out, f"Claim stance: {source.name}", meta,
                                       multi=chunk.story_count > 1 or len(stories) > 1, pages=pages)
             report.add(stories, chunk.sentences)

@@ -180,6 +180,17 @@ def test_cli_unknown_config_key_is_hydras_clean_error(tmp_path):
     assert "segment.nonexistent" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("value", ["-1", "many", "2.5", "true"])
+def test_cli_bad_story_pages_is_refused_in_one_line_before_any_work(tmp_path, value):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("The mayor opened the bridge on Monday.")
+    proc = cli(f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}", f"report.story_pages={value}",
+               "tracking.enabled=false")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("error: report.story_pages must be a whole number >= 0 or null")
+    assert not (tmp_path / "out").exists()
+
+
 def test_sigterm_mid_run_leaves_no_output_and_no_temporary_directory(tmp_path):
     """A run killed with SIGTERM (a scheduler, `timeout`) unwinds: exit 143, no output directory and none of the
     temporary one it was writing, so a rerun starts clean (its caches keep the work done)."""
