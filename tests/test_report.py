@@ -186,7 +186,7 @@ def test_evidence_is_shown_in_its_paragraph_with_the_sentence_highlighted():
 def test_evidence_without_sentences_shows_the_sentence_alone():
     page = render_html(*_story())
     panel = _panel(page, "ev-0-0-0")
-    assert f'<p class="para"><mark>{SENT_2A}</mark></p>' in panel and SENT_2B not in panel
+    assert re.search(rf'<p class="para"[^>]*><mark>{re.escape(SENT_2A)}</mark></p>', panel) and SENT_2B not in panel
 
 
 def test_uncertain_cells_are_marked():
@@ -302,3 +302,26 @@ def test_a_story_is_written_panel_by_panel_not_as_one_string(report_inputs):
     writer.out = out
     writer.close()
     assert out.getvalue() == render_html(claims, articles, predictions)
+
+
+def test_a_paragraph_is_written_once_per_story_and_referenced_after():
+    """The story's 12 panels show the same two paragraphs: each is written once (with an id) and the other 22
+    places refer to it (`data-same`), which the page's script fills when the panel opens; a second story writes
+    its own copies, so each story's section (or page) stands alone."""
+    claims, articles, predictions = _story()
+    sentences = {a.article_id: _sentences(a.article_id) for a in articles}
+    page = render_html(claims, articles, predictions, sentences=sentences)
+    ids = re.findall(r'<p class="para" id="([^"]+)">', page)
+    refs = re.findall(r'<p class="para" data-same="([^"]+)"></p>', page)
+    assert len(ids) == 2 and len(refs) == 22 and set(refs) == set(ids)
+    assert f'<p class="para" id="{ids[0]}"><mark>{SENT_2A}</mark> {SENT_2B}</p>' in page
+    assert "function fill(panel)" in page
+    one, two = _story("e1"), _story("e2", suffix="x")
+    events = [Event("e1", "Bridge opens", ("a", "b", "c"), ("Outlet A", "Outlet B", "Outlet C")),
+              Event("e2", "Bridge closes", ("ax", "bx", "cx"), ("Outlet A", "Outlet B", "Outlet C"))]
+    both = render_html(one[0] + two[0], one[1] + two[1], one[2] + two[2], events=events,
+                       sentences={a.article_id: _sentences(a.article_id) for a in one[1] + two[1]})
+    first, second = both.split('<section class="story" id="story-1"')
+    for n, section in enumerate((first, second)):
+        assert len(re.findall(rf'<p class="para" id="ev-{n}-', section)) == 2
+        assert {r.split("-")[1] for r in re.findall(r'data-same="([^"]+)"', section)} == {str(n)}

@@ -201,6 +201,10 @@ def test_story_pages_of_a_feed_in_a_browser(browser, tmp_path):
     panel = browser.find_element(By.CSS_SELECTOR, ".ev.open")
     assert "uncertain" in panel.text and "The mayor opened the bridge." in panel.text
     panel.find_element(By.CSS_SELECTOR, "a.close").click()
+    # a link straight to a panel: its shared paragraphs are filled in too (written once, in the first panel)
+    browser.get((tmp_path / "stories" / "story-2.html").as_uri() + "#ev-1-3-2")
+    target = browser.find_element(By.ID, "ev-1-3-2")
+    assert target.is_displayed() and "Crowds cheered as she cut the ribbon." in target.text
     browser.find_element(By.CSS_SELECTOR, "a.up").click()
     assert browser.current_url.endswith("/report.html#stories")
     assert [a.text for a in browser.find_elements(By.CSS_SELECTOR, "nav.index a")] == ["Bridge opens", "Bridge closes"]

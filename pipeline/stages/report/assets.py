@@ -145,9 +145,22 @@ JS = r"""
     document.body.classList.remove("panel-open");
     sticky();
   }
+  // a paragraph that an earlier panel of the story already holds is written once: copy it in when shown
+  function fill(panel) {
+    panel.querySelectorAll("p.para[data-same]").forEach(function (p) {
+      var src = $(p.getAttribute("data-same"));
+      if (src && !p.hasChildNodes()) p.innerHTML = src.innerHTML;
+    });
+  }
+  function fillTarget() {
+    if (location.hash.indexOf("#ev-") !== 0) return;
+    var panel = $(decodeURIComponent(location.hash.slice(1)));
+    if (panel) fill(panel);
+  }
   function show(link) {
     var panel = $(link.getAttribute("data-ev"));
     if (!panel) return;
+    fill(panel);
     closePanel();
     panel.classList.add("open");
     panel.scrollTop = 0;
@@ -167,6 +180,8 @@ JS = r"""
     }
   });
   document.addEventListener("keydown", function (e) { if (e.key === "Escape") closePanel(); });
+  window.addEventListener("hashchange", fillTarget);  // a link to a panel (#ev-...) opens it without a click
+  fillTarget();
   if (form) {
     [fl, fo, fc].forEach(function (x) { x.addEventListener("change", apply); });
     fq.addEventListener("input", apply);

@@ -214,8 +214,20 @@ def _chip(label: str, uncertain: bool = False) -> str:
     return f'<span class="chip {label}{" unc" if uncertain else ""}">{SYMBOLS[label]} {label}{mark}</span>'
 
 
+def _shared(para: str, pid: str, seen: dict[str, str] | None) -> str:
+    """A paragraph the story's panels already hold (`seen`: its HTML -> the id of its first copy) becomes an empty
+    `<p class="para" data-same="<id>">` that the page's script fills when its panel opens; a new one gets `pid`.
+    The largest FNC-1 story's 35,979 panels hold 174,525 paragraphs, 877 of them different: 60 of its 113 MB."""
+    if seen is None:
+        return para
+    if para in seen:
+        return f'<p class="para" data-same="{seen[para]}"></p>'
+    seen[para] = pid
+    return para.replace('<p class="para">', f'<p class="para" id="{pid}">', 1)
+
+
 def _evidence_panel(ev_id: str, claim: CanonicalClaim, article: Article, pred: StancePrediction,
-                    sentences: dict[int, Sentence] | None) -> str:
+                    sentences: dict[int, Sentence] | None, seen: dict[str, str] | None = None) -> str:
     prob = pred.scores.get(pred.label, 0.0)
     deciding = _deciding(pred)
     items = []
@@ -224,7 +236,8 @@ def _evidence_panel(ev_id: str, claim: CanonicalClaim, article: Article, pred: S
         if sent is not None and sent.text.strip() != e.sentence.strip():
             sent = None  # offsets from another segmentation: show the sentence alone
         tag = '<b class="dec">deciding</b> · ' if i == deciding else ""
-        items.append(f'<li{" class=dec-li" if i == deciding else ""}>{_paragraph(article, sent, e.sentence)}'
+        para = _shared(_paragraph(article, sent, e.sentence), f"{ev_id}-p{i}", seen)
+        items.append(f'<li{" class=dec-li" if i == deciding else ""}>{para}'
                      f'<p class="nli">{tag}{_nli(e)}</p></li>')
     url = _safe_url(article.url)
     link = (f'<p><a class="src" href="{esc(url)}" target="_blank" rel="noopener noreferrer">Open the article'
@@ -321,11 +334,12 @@ def _story_parts(s: int, story: Story, sentences: dict[str, list[Sentence]] | No
     sentences = sentences or {}
     by_index = {a.article_id: {x.index: x for x in sentences[a.article_id]} for a in story.articles
                 if a.article_id in sentences}  # this story's articles only, not the whole feed's
+    seen: dict[str, str] = {}  # each paragraph is written once per story (`_shared`)
     for i, c in enumerate(ordered):
         for j, a in enumerate(story.articles):
             pred = by_pair.get((c.claim_id, a.article_id))
             if pred is not None:
-                yield _evidence_panel(f"ev-{s}-{i}-{j}", c, a, pred, by_index.get(a.article_id))
+                yield _evidence_panel(f"ev-{s}-{i}-{j}", c, a, pred, by_index.get(a.article_id), seen)
     yield "</div></section>"
 
 
