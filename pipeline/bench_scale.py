@@ -91,6 +91,14 @@ def one_story_calls(cfg, source: Path, gold: dict[str, str]) -> dict:
             "perfect_grouping_nli_calls": perfect, "extracted_claims": len(extracted)}
 
 
+def report_sizes(out: Path) -> dict:
+    """What a reader of `out`'s report opens: report.html and, for a feed, the story pages (`report.story_pages`)."""
+    pages = [p.stat().st_size for p in (out / "stories").glob("story-*.html")]
+    index = (out / "report.html").stat().st_size
+    return {"report_pages": 1 + len(pages), "report_mb": round((index + sum(pages)) / 1e6, 1),
+            "largest_report_page_mb": round(max([index, *pages]) / 1e6, 1)}
+
+
 def run_scale(cfg, bench_dir: Path, peak_rss_mb, job_overrides: list[str] = ()) -> dict:
     """Run each scale input through `pipeline.infer` in its own process, with the bench's own overrides
     (`job_overrides`) and then `bench.scale.overrides`; returns the scale table's rows."""
@@ -130,6 +138,7 @@ def run_scale(cfg, bench_dir: Path, peak_rss_mb, job_overrides: list[str] = ()) 
                 (calls + merge_calls) / max(counted["perfect_grouping_nli_calls"], 1), 3),
             "calls_vs_one_story": round(calls / max(counted["one_story_nli_calls"], 1), 5),
             "nli_pairs_per_s": run["timings"].get("nli_pairs_per_s"),
+            **report_sizes(out),
         }
         results[name]["one_story_hours_estimate"] = (
             round(counted["one_story_nli_calls"] / results[name]["nli_pairs_per_s"] / 3600, 1)

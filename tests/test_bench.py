@@ -151,10 +151,13 @@ def test_scale_section_scores_story_grouping_and_counts_the_one_story_way(cfg_fa
     gold = tmp_path / "stories.csv"
     gold.write_text("id,event,year,split\n" + "".join(f"{r['id']},{r['id'][0]},2017,report\n" for r in rows))
     cfg = cfg_factory(f"bench.scale.basil_feed={feed}", f"bench.scale.basil_gold={gold}", "bench.scale.fnc_bodies=0",
-                      "bench.scale.ray=false", f"bench.scale.overrides=['model.name={tiny_nli_model}']",
+                      "bench.scale.ray=false",
+                      f"bench.scale.overrides=['model.name={tiny_nli_model}','report.story_pages=1']",
                       f"model.name={tiny_nli_model}", config_name="bench")
     scale = run_scale(cfg, tmp_path / "bench", peak_rss_mb)
     basil = scale["basil"]
+    assert basil["report_pages"] == 3  # the index and one page per story (more stories than report.story_pages)
+    assert 0 <= basil["largest_report_page_mb"] <= basil["report_mb"]
     assert basil["stories_found"] == 2 and basil["grouping"]["b3_f1"] == 1.0
     assert basil["articles"] == 4 and basil["peak_rss_mb"] > 0
     # the duplicate budget copies are scored once; each story's claims only meet that story's articles
