@@ -180,7 +180,7 @@ JS = r"""
     }
   });
   document.addEventListener("keydown", function (e) { if (e.key === "Escape") closePanel(); });
-  window.addEventListener("hashchange", fillTarget);  // a link to a panel (#ev-...) opens it without a click
+  window.addEventListener("hashchange", fillTarget);  // a link to a panel (#ev-...): CSS opens it, this fills it
   fillTarget();
   if (form) {
     [fl, fo, fc].forEach(function (x) { x.addEventListener("change", apply); });

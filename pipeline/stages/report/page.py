@@ -378,6 +378,9 @@ def _legend() -> str:
             "</li></ul></details>")
 
 
+_TAIL = f"</main><script>{JS}</script></body></html>\n"  # every page ends so: the script after the content
+
+
 class ReportWriter:
     """report.html written story by story, so that a feed's report never sits in memory whole: each story's section
     goes to a scratch file as it is added (`add`), and `close` writes the page head, the story index (with more
@@ -434,8 +437,6 @@ class ReportWriter:
         self.body.close()
         self.out.write(_TAIL)
 
-
-_TAIL = f"</main><script>{JS}</script></body></html>\n"
 
 
 def render_html(claims: Sequence[CanonicalClaim], articles: Sequence[Article],
