@@ -1,6 +1,7 @@
 """The scale section of `make bench` (`bench.scale`): many stories in one input, as a news feed arrives.
 
-Inputs, each run as one `pipeline.infer` process (`events=auto`, fresh caches, peak RSS measured):
+Inputs, each run as one `pipeline.infer` process (`events=auto`, fresh caches unless `bench.scale.cache_dir` keeps
+them, peak RSS measured):
   basil       all 276 BASIL articles (`data/raw/basil_feed.jsonl`, no event field);
   basil+fnc   the same plus the 1,683 FNC-1 train bodies (no titles, no dates).
 Reported per input: story-grouping B-cubed against the gold stories (BASIL's triplets, scored on the 2016-2019
@@ -109,10 +110,16 @@ def run_scale(cfg, bench_dir: Path, peak_rss_mb, job_overrides: list[str] = ()) 
     results = {}
     for name, (source, gold, scored_ids) in write_inputs(cfg, work).items():
         out = work / name.replace("+", "_")
-        caches = [f"cache.path={work / (out.name + '_nli.sqlite')}",
-                  f"cache.embeddings={work / (out.name + '_emb.sqlite')}"]
-        for c in caches:
-            Path(c.split("=", 1)[1]).unlink(missing_ok=True)
+        kept = Path(s.cache_dir) if s.get("cache_dir") else None
+        where = kept or work
+        caches = [f"cache.path={where / (out.name + '_nli.sqlite')}",
+                  f"cache.embeddings={where / (out.name + '_emb.sqlite')}"]
+        reused = kept is not None and any(Path(c.split("=", 1)[1]).exists() for c in caches)
+        if kept is None:
+            for c in caches:
+                Path(c.split("=", 1)[1]).unlink(missing_ok=True)
+        else:
+            kept.mkdir(parents=True, exist_ok=True)
         stub = name in (s.get("stub_nli") or [])
         args = ["-m", "pipeline.infer", f"input={source}", f"output={out}", "overwrite=true", "events=auto",
                 "tracking.enabled=false", *caches, *common, *(["model=none"] if stub else [])]
@@ -138,6 +145,8 @@ def run_scale(cfg, bench_dir: Path, peak_rss_mb, job_overrides: list[str] = ()) 
                 (calls + merge_calls) / max(counted["perfect_grouping_nli_calls"], 1), 3),
             "calls_vs_one_story": round(calls / max(counted["one_story_nli_calls"], 1), 5),
             "nli_pairs_per_s": run["timings"].get("nli_pairs_per_s"),
+            "caches": f"reused from {kept}" if reused else "fresh",
+            "nli_calls_computed": run["timings"].get("nli_computed"),  # the rest were read from the cache
             **report_sizes(out),
         }
         results[name]["one_story_hours_estimate"] = (

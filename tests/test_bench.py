@@ -133,10 +133,8 @@ def test_peak_flops_counts_both_fma_units_and_amx(flags, dtype, per_cycle, monke
     assert peak == 2 * 2.0e9 * per_cycle and f"{per_cycle} {dtype}" in how
 
 
-def test_scale_section_scores_story_grouping_and_counts_the_one_story_way(cfg_factory, tmp_path, tiny_nli_model):
-    from pipeline.bench import peak_rss_mb
-    from pipeline.bench_scale import run_scale
-
+def _scale_cfg(cfg_factory, tmp_path, tiny_nli_model, *extra):
+    """The scale section's config over a four-article, two-story feed (BASIL-like gold, no FNC-1 bodies, no Ray)."""
     budget = ("The city council approved a new budget on Tuesday after a long debate. The budget raises spending "
               "on schools by ten percent. Council members said a new hotel tax would pay for it.")
     storm = ("A powerful storm hit the coast on Sunday, cutting power to thousands of homes. Forecasters said the "
@@ -150,11 +148,17 @@ def test_scale_section_scores_story_grouping_and_counts_the_one_story_way(cfg_fa
     feed.write_text("".join(json.dumps(r) + "\n" for r in rows))
     gold = tmp_path / "stories.csv"
     gold.write_text("id,event,year,split\n" + "".join(f"{r['id']},{r['id'][0]},2017,report\n" for r in rows))
-    cfg = cfg_factory(f"bench.scale.basil_feed={feed}", f"bench.scale.basil_gold={gold}", "bench.scale.fnc_bodies=0",
-                      "bench.scale.ray=false",
-                      f"bench.scale.overrides=['model.name={tiny_nli_model}','report.story_pages=1']",
-                      f"model.name={tiny_nli_model}", config_name="bench")
-    scale = run_scale(cfg, tmp_path / "bench", peak_rss_mb)
+    return cfg_factory(f"bench.scale.basil_feed={feed}", f"bench.scale.basil_gold={gold}", "bench.scale.fnc_bodies=0",
+                       "bench.scale.ray=false",
+                       f"bench.scale.overrides=['model.name={tiny_nli_model}','report.story_pages=1']",
+                       f"model.name={tiny_nli_model}", *extra, config_name="bench")
+
+
+def test_scale_section_scores_story_grouping_and_counts_the_one_story_way(cfg_factory, tmp_path, tiny_nli_model):
+    from pipeline.bench import peak_rss_mb
+    from pipeline.bench_scale import run_scale
+
+    scale = run_scale(_scale_cfg(cfg_factory, tmp_path, tiny_nli_model), tmp_path / "bench", peak_rss_mb)
     basil = scale["basil"]
     assert basil["report_pages"] == 3  # the index and one page per story (more stories than report.story_pages)
     assert 0 <= basil["largest_report_page_mb"] <= basil["report_mb"]
@@ -165,6 +169,23 @@ def test_scale_section_scores_story_grouping_and_counts_the_one_story_way(cfg_fa
     assert basil["calls_with_merge_vs_perfect_grouping"] == round(
         (basil["nli_calls"] + basil["merge_nli_calls"]) / basil["perfect_grouping_nli_calls"], 3)
     assert scale["backends"] == {"skipped": "bench.scale.ray=false"}
+    assert basil["caches"] == "fresh"
+
+
+def test_scale_caches_kept_in_cache_dir_are_reused_by_the_next_run(cfg_factory, tmp_path, tiny_nli_model):
+    """`bench.scale.cache_dir` keeps each input's caches, so a long real-model run cut short resumes: the second run
+    reads the first one's NLI scores back (same calls, same stories) and its row says the caches were reused."""
+    from pipeline.bench import peak_rss_mb
+    from pipeline.bench_scale import run_scale
+
+    kept = tmp_path / "kept"
+    cfg = _scale_cfg(cfg_factory, tmp_path, tiny_nli_model, f"bench.scale.cache_dir={kept}")
+    first = run_scale(cfg, tmp_path / "bench", peak_rss_mb)["basil"]
+    assert first["caches"] == "fresh" and (kept / "basil_nli.sqlite").stat().st_size > 0
+    again = run_scale(cfg, tmp_path / "bench", peak_rss_mb)["basil"]
+    assert again["caches"] == f"reused from {kept}"
+    assert (again["nli_calls"], again["stories_found"]) == (first["nli_calls"], first["stories_found"])
+    assert first["nli_calls_computed"] > 0 and again["nli_calls_computed"] == 0
 
 
 def test_scale_input_with_the_nli_model_stubbed_counts_calls_and_says_so(cfg_factory, tmp_path):
