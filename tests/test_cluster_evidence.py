@@ -304,3 +304,33 @@ def test_weaker_lets_one_direction_entail_less_surely():
     assert len(merge_by_entailment(groups, claims, emb, one_way, 0.55, 0.95, weaker=0.8)) == 2
     neither = Fixed({(detailed, bare): 0.75, (bare, detailed): 0.75})
     assert len(merge_by_entailment(groups, claims, emb, neither, 0.55, 0.95, weaker=0.7)) == 2
+
+
+@pytest.mark.parametrize("linkage", ["average", "complete", "single"])
+@pytest.mark.parametrize("threshold", [0.6, 0.8])
+def test_clustering_component_by_component_gives_the_same_partition(monkeypatch, linkage, threshold):
+    """Clustering each connected component of the similarity graph alone (what large inputs do, to avoid holding
+    all n^2 distances) gives the partition of one clustering of everything."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    import pipeline.stages.cluster as cluster
+
+    rng = np.random.default_rng(7)
+    centres = rng.normal(size=(12, 16))
+    x = np.repeat(centres, 25, axis=0) + rng.normal(scale=0.6, size=(300, 16))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    whole = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage=linkage,
+                                    distance_threshold=1.0 - threshold).fit_predict(x)
+    monkeypatch.setattr(cluster, "COMPONENTS_FROM", 0)
+    parts = cluster.agglomerative_labels(x, threshold, linkage)
+
+    def partition(labels):
+        return sorted(sorted(np.flatnonzero(labels == k).tolist()) for k in np.unique(labels))
+
+    assert partition(parts) == partition(whole)
+    # not trivial: several components, several clusters, and clusters of more than one claim
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.neighbors import radius_neighbors_graph
+
+    n_parts, _ = connected_components(radius_neighbors_graph(x, 1.0 - threshold, metric="cosine"), directed=False)
+    assert 1 < n_parts and 1 < len(np.unique(whole)) < 300
