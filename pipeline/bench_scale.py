@@ -107,19 +107,19 @@ def run_scale(cfg, bench_dir: Path, peak_rss_mb, job_overrides: list[str] = ()) 
     work = bench_dir / "scale"
     work.mkdir(parents=True, exist_ok=True)
     common = [*job_overrides, *(s.overrides or [])]
+    kept = Path(s.cache_dir) if s.get("cache_dir") else None  # caches kept and reused there, else fresh in `work`
+    if kept is not None:
+        kept.mkdir(parents=True, exist_ok=True)
     results = {}
     for name, (source, gold, scored_ids) in write_inputs(cfg, work).items():
         out = work / name.replace("+", "_")
-        kept = Path(s.cache_dir) if s.get("cache_dir") else None
-        where = kept or work
-        caches = [f"cache.path={where / (out.name + '_nli.sqlite')}",
-                  f"cache.embeddings={where / (out.name + '_emb.sqlite')}"]
-        reused = kept is not None and any(Path(c.split("=", 1)[1]).exists() for c in caches)
-        if kept is None:
-            for c in caches:
-                Path(c.split("=", 1)[1]).unlink(missing_ok=True)
-        else:
-            kept.mkdir(parents=True, exist_ok=True)
+        files = {key: (kept or work) / f"{out.name}_{suffix}.sqlite"
+                 for key, suffix in (("cache.path", "nli"), ("cache.embeddings", "emb"))}
+        reused = kept is not None and any(f.exists() for f in files.values())
+        if kept is None:  # fresh caches: the run is timed from cold
+            for f in files.values():
+                f.unlink(missing_ok=True)
+        caches = [f"{key}={f}" for key, f in files.items()]
         stub = name in (s.get("stub_nli") or [])
         args = ["-m", "pipeline.infer", f"input={source}", f"output={out}", "overwrite=true", "events=auto",
                 "tracking.enabled=false", *caches, *common, *(["model=none"] if stub else [])]

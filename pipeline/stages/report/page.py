@@ -173,9 +173,10 @@ def _summary(story: Story, coverage: dict[str, Coverage], ordered: list[Canonica
 
 
 def _paragraph(article: Article | None, sentence: Sentence | None, fallback: str) -> str:
-    """The evidence sentence inside its paragraph (the article line holding it), the sentence in <mark>."""
+    """The evidence sentence inside its paragraph (the article line holding it), the sentence in <mark>: the
+    content of a `<p class="para">` (`_shared`)."""
     if article is None or sentence is None or article.text[sentence.start:sentence.end].strip() == "":
-        return f'<p class="para"><mark>{esc(fallback)}</mark></p>'
+        return f"<mark>{esc(fallback)}</mark>"
     text = article.text
     start, end = sentence.start, sentence.end
     p0 = text.rfind("\n", 0, start) + 1
@@ -189,7 +190,7 @@ def _paragraph(article: Article | None, sentence: Sentence | None, fallback: str
     if len(after) > room:
         cut = after[:room]
         after = (cut[:cut.rfind(" ")] if " " in cut else cut) + "…"
-    return f'<p class="para">{esc(before)}<mark>{esc(text[start:end])}</mark>{esc(after)}</p>'
+    return f"{esc(before)}<mark>{esc(text[start:end])}</mark>{esc(after)}"
 
 
 def _deciding(pred: StancePrediction) -> int | None:
@@ -215,15 +216,16 @@ def _chip(label: str, uncertain: bool = False) -> str:
 
 
 def _shared(para: str, pid: str, seen: dict[str, str] | None) -> str:
-    """A paragraph the story's panels already hold (`seen`: its HTML -> the id of its first copy) becomes an empty
-    `<p class="para" data-same="<id>">` that the page's script fills when its panel opens; a new one gets `pid`.
-    The largest FNC-1 story's 35,979 panels hold 174,525 paragraphs, 877 of them different: 60 of its 113 MB."""
+    """The `<p class="para">` of a paragraph's HTML `para`. One the story's panels already hold (`seen`: its HTML ->
+    the id of its first copy) is an empty `<p class="para" data-same="<id>">` that the page's script fills when its
+    panel opens; a new one gets the id `pid`. The largest FNC-1 story's 35,979 panels hold 174,525 paragraphs, 877 of
+    them different: 60 of its 113 MB."""
     if seen is None:
-        return para
+        return f'<p class="para">{para}</p>'
     if para in seen:
         return f'<p class="para" data-same="{seen[para]}"></p>'
     seen[para] = pid
-    return para.replace('<p class="para">', f'<p class="para" id="{pid}">', 1)
+    return f'<p class="para" id="{pid}">{para}</p>'
 
 
 def _evidence_panel(ev_id: str, claim: CanonicalClaim, article: Article, pred: StancePrediction,
