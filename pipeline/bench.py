@@ -305,18 +305,18 @@ def _with_scale(cfg, result: dict) -> dict:
 
     out = Path(cfg.paths.reports) / "bench"
     scale = run_scale(cfg, out, peak_rss_mb, _job_overrides())
+    columns = [("NLI calls (stance)", "nli_calls"), ("computed (rest cached)", "nli_calls_computed"),
+               ("merge NLI calls", "merge_nli_calls"), ("perfect-grouping calls", "perfect_grouping_nli_calls"),
+               ("ratio", "calls_vs_perfect_grouping"), ("ratio with merge", "calls_with_merge_vs_perfect_grouping"),
+               ("one-story calls", "one_story_nli_calls"), ("ratio", "calls_vs_one_story"), ("wall s", "wall_s"),
+               ("peak RSS MB", "peak_rss_mb"), ("caches", "caches"), ("report pages", "report_pages"),
+               ("largest page MB", "largest_report_page_mb")]
     rows = [[name, r["nli"].split(" ")[0], r["articles"], f"{r['stories_found']} / {r['gold_stories']}",
-             r["grouping"]["b3_f1"],
-             r["nli_calls"], r["nli_calls_computed"], r["merge_nli_calls"], r["perfect_grouping_nli_calls"], r["calls_vs_perfect_grouping"],
-             r["calls_with_merge_vs_perfect_grouping"], r["one_story_nli_calls"], r["calls_vs_one_story"],
-             r["wall_s"], r["peak_rss_mb"], r["caches"], r["report_pages"], r["largest_report_page_mb"]]
+             r["grouping"]["b3_f1"], *(r[key] for _, key in columns)]
             for name, r in scale.items() if name != "backends"]
     print("\nscale (events=auto; one-story calls counted, not run):")
-    print(markdown_table(["input", "NLI", "articles", "stories found / gold", "story B3 F1", "NLI calls (stance)",
-                          "computed (rest cached)", "merge NLI calls", "perfect-grouping calls", "ratio", "ratio with merge",
-                          "one-story calls", "ratio", "wall s", "peak RSS MB", "caches", "report pages",
-                          "largest page MB"],
-                         rows))
+    print(markdown_table(["input", "NLI", "articles", "stories found / gold", "story B3 F1",
+                          *(header for header, _ in columns)], rows))
     print(f"backends on the seeds: {scale['backends']}")
     basil = scale.get("basil", {})
     feed = scale.get("basil+fnc", basil)

@@ -230,3 +230,33 @@ def test_onnx_wrapper_passes_token_types_only_to_models_that_take_them():
     ids, mask = torch.tensor([[2, 3]]), torch.tensor([[1, 0]])
     assert _LogitsOnly(NoTokenTypes())(ids, mask).tolist() == [[2.0, 0.0]]
     assert _LogitsOnly(WithTokenTypes())(ids, mask, torch.tensor([[1, 1]])).tolist() == [[3.0, 4.0]]
+
+
+def _scale_row(nli: str, peak_rss_mb: float, computed: int) -> dict:
+    return {"nli": nli, "articles": 10, "stories_found": 2, "gold_stories": 2, "grouping": {"b3_f1": 1.0},
+            "nli_calls": 100, "nli_calls_computed": computed, "merge_nli_calls": 5, "perfect_grouping_nli_calls": 90,
+            "calls_vs_perfect_grouping": 1.111, "calls_with_merge_vs_perfect_grouping": 1.167,
+            "one_story_nli_calls": 400, "calls_vs_one_story": 0.25, "wall_s": 3.0, "peak_rss_mb": peak_rss_mb,
+            "caches": "fresh", "report_pages": 3, "largest_report_page_mb": 0.1}
+
+
+@pytest.mark.parametrize(("feed_nli", "feed_rss", "memory_target"), [
+    ("run", 1049.6, True), ("run", 2100.0, False),
+    ("stubbed (model=none): calls counted, not run",
+     900.0, "not measured with the NLI model (stubbed (model=none): calls counted, not run)")])
+def test_scale_table_prints_the_computed_calls_and_judges_memory_only_from_a_real_feed_run(
+        cfg_factory, tmp_path, monkeypatch, capsys, feed_nli, feed_rss, memory_target):
+    """The printed table has one column per header (the computed share of a resumed run among them), and the feed's
+    2 GB target is decided only by a run with the NLI model."""
+    import pipeline.bench_scale
+
+    scale = {"basil": _scale_row("run", 700.0, 0), "basil+fnc": _scale_row(feed_nli, feed_rss, 61),
+             "backends": {"identical_output": True}}
+    monkeypatch.setattr(pipeline.bench_scale, "run_scale", lambda *args: scale)
+    cfg = cfg_factory(f"paths.reports={tmp_path}", config_name="bench")
+    result = bench._with_scale(cfg, {})
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
+    header, feed = lines[0].split("|"), next(line for line in lines if line.startswith("| basil+fnc ")).split("|")
+    assert len(header) == len(feed) and feed[header.index(" computed (rest cached) ")].strip() == "61"
+    assert result["targets"]["peak_rss_mb<=2048_on_feed"] == memory_target
+    assert json.loads((tmp_path / "bench" / "bench.json").read_text())["targets"] == result["targets"]
