@@ -27,6 +27,9 @@ def cluster_claims(claims: Sequence[Claim], embeddings: np.ndarray, similarity_t
     return cluster_from_labels(claims, embeddings, agglomerative_labels(embeddings, similarity_threshold, linkage))
 
 
+COMPONENTS_FROM = 2000  # claims: fewer are clustered in one go (the n^2 distances are small, at most 16 MB)
+
+
 def agglomerative_labels(embeddings: np.ndarray, similarity_threshold: float, linkage: str) -> np.ndarray:
     """Agglomerative clustering (cosine, cut at `1 - similarity_threshold`), one connected component of the
     "at least this similar" graph at a time. With average, complete or single linkage, two clusters merge only if
@@ -60,9 +63,6 @@ def agglomerative_labels(embeddings: np.ndarray, similarity_threshold: float, li
         labels[idx] = offset + (fit(embeddings[idx]) if len(idx) > 1 else 0)
         offset = int(labels[idx].max()) + 1
     return labels
-
-
-COMPONENTS_FROM = 2000  # claims: fewer are clustered in one go (the n^2 distances are small, at most 16 MB)
 
 
 def cluster_from_labels(claims: Sequence[Claim], embeddings: np.ndarray, labels: np.ndarray) -> list[CanonicalClaim]:

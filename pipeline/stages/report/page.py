@@ -440,7 +440,6 @@ class ReportWriter:
         self.out.write(_TAIL)
 
 
-
 def render_html(claims: Sequence[CanonicalClaim], articles: Sequence[Article],
                 predictions: Sequence[StancePrediction], title: str = "Claim stance report",
                 meta: dict | None = None, *, sentences: dict[str, list[Sentence]] | None = None,
