@@ -28,7 +28,7 @@ from pipeline.core.tracking import execute
 from pipeline.learn import nli_data
 from pipeline.learn.finetune import encode_pairs, length_grouped_batches, train_loop
 from pipeline.learn.nli_data import NliPair
-from pipeline.stages.nli.scorer import NliScorer, resolve_device, set_threads, use_autocast
+from pipeline.stages.nli.scorer import ADAPTER_CONFIG, NliScorer, resolve_device, set_threads, use_autocast
 
 log = logging.getLogger(__name__)
 LABEL2ID = {label: i for i, label in enumerate(NLI_LABELS)}
@@ -116,6 +116,20 @@ def with_lora(model, lora: DictConfig, base_name: str):
     return model
 
 
+def is_delta(folder: str | Path) -> bool:
+    return (Path(folder) / ADAPTER_CONFIG).is_file()
+
+
+def continue_lora(model, folder: str | Path, lora_enabled: bool):
+    """`nli_train.init_from` a LoRA delta (e.g. models/nli-mpnet-lora): its adapters and head, trainable again, so a
+    run continues that model (its rank and targets, not `nli_train.lora`'s) instead of starting from the base."""
+    from peft import PeftModel
+
+    if not lora_enabled:
+        raise PipelineError(Path(folder), "nli_train.init_from is a LoRA delta but nli_train.lora.enabled is false")
+    return PeftModel.from_pretrained(model, str(folder), is_trainable=True)
+
+
 def save_model(model, tokenizer, folder: Path, save_dtype: str) -> Path:
     """What ships: full weights, or for a LoRA model only the adapters + head (plus config.json with the labels).
     Returns the weights file."""
@@ -127,6 +141,14 @@ def save_model(model, tokenizer, folder: Path, save_dtype: str) -> Path:
         return folder / "adapter_model.safetensors"
     model.save_pretrained(folder, safe_serialization=True)
     return folder / "model.safetensors"
+
+
+def continued(training: dict) -> str:
+    init = training.get("init_from")
+    if not init:
+        return ""
+    return (f"Continued from the delta at `{init['path']}` (weights SHA-256 `{init['weights_sha256'][:16]}...`): its "
+            "adapters and head were trained further with the recipe below. ")
 
 
 def model_card(training: dict, evaluation: dict) -> str:
@@ -199,7 +221,7 @@ its terms.
 
 ## Recipe
 
-{cfg['epochs']} epochs, AdamW, learning rate {cfg['learning_rate']}, linear decay with {cfg['warmup_ratio']:.0%}
+{continued(training)}{cfg['epochs']} epochs, AdamW, learning rate {cfg['learning_rate']}, linear decay with {cfg['warmup_ratio']:.0%}
 warm-up, batch {cfg['batch_size']}, max length {cfg['max_length']} tokens, length-grouped batches, bf16 autocast
 ({training['autocast_bf16']}), seed {training['seed']}. {training['steps']:,} steps, {training['pairs_seen']:,}
 pairs in {training['train_seconds'] / 60:.1f} min ({training['train_pairs_per_s']:.0f} pairs/s) on
@@ -232,6 +254,7 @@ SOURCE_LICENSES = {
     "climate_fever": "none stated in its repository",
     "mrpc_train": "Microsoft Research Paraphrase Corpus terms",
     "basil_neutral": "BASIL news text (research release; no license stated)",
+    "xnli_en_dev": "XNLI (MultiNLI procedure; license not stated in the copy's repository, MIT code)",
 }
 
 
@@ -291,9 +314,13 @@ def run(cfg: DictConfig) -> dict:
     base = resolve_base(t.base_model)
     device = resolve_device(t.device)
     tokenizer = AutoTokenizer.from_pretrained(base)
+    init_from = t.get("init_from")
     model = AutoModelForSequenceClassification.from_pretrained(
-        base, num_labels=len(NLI_LABELS), id2label=dict(enumerate(NLI_LABELS)), label2id=LABEL2ID)
-    if t.lora.enabled:
+        base if not init_from or is_delta(init_from) else init_from,
+        num_labels=len(NLI_LABELS), id2label=dict(enumerate(NLI_LABELS)), label2id=LABEL2ID)
+    if init_from and is_delta(init_from):
+        model = continue_lora(model, init_from, t.lora.enabled)
+    elif t.lora.enabled:
         model = with_lora(model, t.lora, str(t.base_model))
     model = model.to(device)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -314,6 +341,9 @@ def run(cfg: DictConfig) -> dict:
             "seed": cfg.seed,
             "config": OmegaConf.to_container(t, resolve=True),
             "base_model": base_identity(t.base_model),
+            "init_from": None if not init_from else {
+                "path": str(init_from),
+                "weights_sha256": files.sha256_file(next(p for p in sorted(Path(init_from).glob("*.safetensors"))))},
             "trainable_parameters": trainable,
             "pairs_per_source": {name: len(pool) for name, pool in pools.items()},
             "source_licenses": {name: SOURCE_LICENSES.get(name, "") for name in pools},

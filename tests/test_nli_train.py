@@ -115,14 +115,8 @@ def test_tiny_lora_run_ships_only_the_delta_and_reloads_to_the_same_outputs(cfg_
         return real_save(model, tokenizer, folder, save_dtype)
 
     monkeypatch.setattr(nli_train, "save_model", keep)
-    cfg = cfg_factory(f"paths.datasets={tmp_path / 'datasets'}", f"nli_train.base_model={tiny_nli_model}",
-                      f"nli_train.output_dir={out}", f"nli_train.dev_split_file={tmp_path / 'dev_split.tsv'}",
-                      "~nli_train.mix", "+nli_train.mix={snli_dev: 2.0}", "nli_train.dev_sets=[mnli_ppft_dev]",
-                      "nli_train.test_sets=[sick_test]", "nli_train.max_steps=3", "nli_train.batch_size=4",
-                      "nli_train.lora.enabled=true", "nli_train.lora.target_modules=[query,value]",
-                      "nli_train.learning_rate=0.01", "nli_train.checkpoint_every=0",
-                      f"nli_train.checkpoint_dir={tmp_path / 'ckpt'}", config_name="nli_model")
-    nli_train.run(cfg)
+    nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, out, "nli_train.learning_rate=0.01"),
+                              config_name="nli_model"))
     names = {p.name for p in out.iterdir()}
     assert {"adapter_config.json", "adapter_model.safetensors", "config.json", "tokenizer.json"} <= names
     assert "model.safetensors" not in names  # the base is not shipped
@@ -138,6 +132,39 @@ def test_tiny_lora_run_ships_only_the_delta_and_reloads_to_the_same_outputs(cfg_
     got = scorer.score(pairs)  # columns in entailment, neutral, contradiction order; the tiny model's are c, e, n
     order = [trained["model"].config.label2id[k] for k in ("entailment", "neutral", "contradiction")]
     assert np.allclose(got, expected[:, order], atol=2e-3)  # fp16 delta merged into the base
+
+
+def lora_args(tmp_path, tiny_nli_model, out, *extra):
+    return (f"paths.datasets={tmp_path / 'datasets'}", f"nli_train.base_model={tiny_nli_model}",
+            f"nli_train.output_dir={out}", f"nli_train.dev_split_file={tmp_path / 'dev_split.tsv'}",
+            "~nli_train.mix", "+nli_train.mix={snli_dev: 2.0}", "nli_train.dev_sets=[mnli_ppft_dev]",
+            "nli_train.test_sets=[sick_test]", "nli_train.max_steps=3", "nli_train.batch_size=4",
+            "nli_train.lora.enabled=true", "nli_train.lora.target_modules=[query,value]",
+            "nli_train.checkpoint_every=0", f"nli_train.checkpoint_dir={tmp_path / 'ckpt' / out.name}", *extra)
+
+
+def test_init_from_continues_a_delta_instead_of_a_fresh_head(cfg_factory, tmp_path, tiny_nli_model):
+    from pipeline.core.records import PipelineError
+
+    write_datasets(tmp_path / "datasets")
+    first, same, fresh = tmp_path / "first", tmp_path / "same", tmp_path / "fresh"
+    nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, first, "nli_train.learning_rate=0.05"),
+                              config_name="nli_model"))
+    # learning rate 0: a continued run must ship exactly the delta it started from (adapters and head)
+    nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, same, "nli_train.learning_rate=0",
+                                         f"nli_train.init_from={first}"), config_name="nli_model"))
+    nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, fresh, "nli_train.learning_rate=0"),
+                              config_name="nli_model"))
+    pairs = [("A man plays a guitar.", "A man plays music."), ("The room is empty.", "Ten people sit there.")]
+    score = {p: NliScorer(str(p), device="cpu", autocast=False).score(pairs) for p in (first, same, fresh)}
+    assert np.allclose(score[same], score[first], atol=1e-3)
+    assert not np.allclose(score[fresh], score[first], atol=1e-3)  # a fresh head: what init_from avoids
+    training = json.loads((same / "training.json").read_text())
+    assert training["init_from"]["path"] == str(first) and len(training["init_from"]["weights_sha256"]) == 64
+    assert f"Continued from the delta at `{first}`" in (same / "README.md").read_text()
+    with pytest.raises(PipelineError, match="lora.enabled is false"):
+        nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, tmp_path / "full", f"nli_train.init_from={first}",
+                                             "nli_train.lora.enabled=false"), config_name="nli_model"))
 
 
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tiny_nli_model, tmp_path, monkeypatch):

@@ -248,6 +248,8 @@ SOURCES: dict[str, Callable[[Path, str], list[NliPair]]] = {
     "conjnli": _tsv("conjnli/adversarial_train_15k.tsv", "Premise", "Hypothesis", "Label"),
     "anli_dev": _anli("dev", ("R1", "R2", "R3")),
     "climate_fever": _tsv("climate_fever/climate_fever_pairs.tsv", quoted=True),
+    # XNLI's English dev pairs: collected like MultiNLI, not part of it (see SOURCES.md), so fit for training here
+    "xnli_en_dev": _tsv_noheader("xnli_en_dev/dev-en.tsv"),
     # news: MRPC paraphrases (train split only) and same-story neutral pairs from unlabelled BASIL events
     "mrpc_train": _mrpc("mrpc/msr_paraphrase_train.txt"),
     "basil_neutral": _basil_neutral(),
