@@ -221,11 +221,11 @@ its terms.
 
 ## Recipe
 
-{continued(training)}{cfg['epochs']} epochs, AdamW, learning rate {cfg['learning_rate']}, linear decay with {cfg['warmup_ratio']:.0%}
-warm-up, batch {cfg['batch_size']}, max length {cfg['max_length']} tokens, length-grouped batches, bf16 autocast
-({training['autocast_bf16']}), seed {training['seed']}. {training['steps']:,} steps, {training['pairs_seen']:,}
-pairs in {training['train_seconds'] / 60:.1f} min ({training['train_pairs_per_s']:.0f} pairs/s) on
-{training['machine']}.
+{continued(training)}{cfg['epochs']} epochs, AdamW, learning rate {cfg['learning_rate']}, linear decay with
+{cfg['warmup_ratio']:.0%} warm-up, batch {cfg['batch_size']}, max length {cfg['max_length']} tokens, length-grouped
+batches, bf16 autocast ({training['autocast_bf16']}), seed {training['seed']}. {training['steps']:,} steps,
+{training['pairs_seen']:,} pairs in {training['train_seconds'] / 60:.1f} min ({training['train_pairs_per_s']:.0f}
+pairs/s) on {training['machine']}.
 
 ## Limitations
 

@@ -163,8 +163,9 @@ def test_init_from_continues_a_delta_instead_of_a_fresh_head(cfg_factory, tmp_pa
     assert training["init_from"]["path"] == str(first) and len(training["init_from"]["weights_sha256"]) == 64
     assert f"Continued from the delta at `{first}`" in (same / "README.md").read_text()
     with pytest.raises(PipelineError, match="lora.enabled is false"):
-        nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, tmp_path / "full", f"nli_train.init_from={first}",
-                                             "nli_train.lora.enabled=false"), config_name="nli_model"))
+        nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, tmp_path / "full",
+                                             f"nli_train.init_from={first}", "nli_train.lora.enabled=false"),
+                                  config_name="nli_model"))
 
 
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tiny_nli_model, tmp_path, monkeypatch):
