@@ -28,7 +28,7 @@ from pipeline.core.tracking import execute
 from pipeline.learn import nli_data
 from pipeline.learn.finetune import encode_pairs, length_grouped_batches, train_loop
 from pipeline.learn.nli_data import NliPair
-from pipeline.stages.nli.scorer import ADAPTER_CONFIG, NliScorer, resolve_device, set_threads, use_autocast
+from pipeline.stages.nli.scorer import NliScorer, is_delta, resolve_device, set_threads, use_autocast, weights_file
 
 log = logging.getLogger(__name__)
 LABEL2ID = {label: i for i, label in enumerate(NLI_LABELS)}
@@ -116,10 +116,6 @@ def with_lora(model, lora: DictConfig, base_name: str):
     return model
 
 
-def is_delta(folder: str | Path) -> bool:
-    return (Path(folder) / ADAPTER_CONFIG).is_file()
-
-
 def continue_lora(model, folder: str | Path, lora_enabled: bool):
     """`nli_train.init_from` a LoRA delta (e.g. models/nli-mpnet-lora): its adapters and head, trainable again, so a
     run continues that model (its rank and targets, not `nli_train.lora`'s) instead of starting from the base."""
@@ -147,8 +143,9 @@ def continued(training: dict) -> str:
     init = training.get("init_from")
     if not init:
         return ""
-    return (f"Continued from the delta at `{init['path']}` (weights SHA-256 `{init['weights_sha256'][:16]}...`): its "
-            "adapters and head were trained further with the recipe below. ")
+    what = ("the delta", "its adapters and head were") if init.get("delta") else ("the model", "its weights were")
+    return (f"Continued from {what[0]} at `{init['path']}` (weights SHA-256 `{init['weights_sha256'][:16]}...`): "
+            f"{what[1]} trained further with the recipe below. ")
 
 
 def model_card(training: dict, evaluation: dict) -> str:
@@ -315,10 +312,11 @@ def run(cfg: DictConfig) -> dict:
     device = resolve_device(t.device)
     tokenizer = AutoTokenizer.from_pretrained(base)
     init_from = t.get("init_from")
+    delta = bool(init_from) and is_delta(init_from)
     model = AutoModelForSequenceClassification.from_pretrained(
-        base if not init_from or is_delta(init_from) else init_from,
+        init_from if init_from and not delta else base,
         num_labels=len(NLI_LABELS), id2label=dict(enumerate(NLI_LABELS)), label2id=LABEL2ID)
-    if init_from and is_delta(init_from):
+    if delta:
         model = continue_lora(model, init_from, t.lora.enabled)
     elif t.lora.enabled:
         model = with_lora(model, t.lora, str(t.base_model))
@@ -342,8 +340,7 @@ def run(cfg: DictConfig) -> dict:
             "config": OmegaConf.to_container(t, resolve=True),
             "base_model": base_identity(t.base_model),
             "init_from": None if not init_from else {
-                "path": str(init_from),
-                "weights_sha256": files.sha256_file(next(p for p in sorted(Path(init_from).glob("*.safetensors"))))},
+                "path": str(init_from), "delta": delta, "weights_sha256": files.sha256_file(weights_file(init_from))},
             "trainable_parameters": trainable,
             "pairs_per_source": {name: len(pool) for name, pool in pools.items()},
             "source_licenses": {name: SOURCE_LICENSES.get(name, "") for name in pools},

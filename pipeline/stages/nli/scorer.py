@@ -67,6 +67,17 @@ def label_columns(label2id: dict[str, int], where: object, labels: Sequence[str]
 
 
 ADAPTER_CONFIG = "adapter_config.json"
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "adapter_model.safetensors")
+
+
+def is_delta(folder: str | Path) -> bool:
+    """A model folder shipped as LoRA adapters + head over a base (`adapter_config.json`), not as full weights."""
+    return (Path(folder) / ADAPTER_CONFIG).is_file()
+
+
+def weights_file(folder: str | Path) -> Path | None:
+    """The weights of a local model folder (full weights or a delta's adapters); None for a hub id."""
+    return next((Path(folder) / f for f in WEIGHT_FILES if (Path(folder) / f).is_file()), None)
 
 
 def load_adapter_model(folder: Path):
@@ -127,7 +138,7 @@ class NliScorer:
                 raise PipelineError(self.name, "not a Hugging Face model directory (no config.json)")
             try:
                 tokenizer = AutoTokenizer.from_pretrained(self.name, revision=revision)
-                if (local / ADAPTER_CONFIG).is_file():
+                if is_delta(local):
                     model = load_adapter_model(local)
                 else:
                     model = AutoModelForSequenceClassification.from_pretrained(self.name, revision=revision)
@@ -157,13 +168,12 @@ class NliScorer:
         ident = {"name": self.name, "revision": str(self.revision or getattr(self.model.config, "_commit_hash", "")
                                                      or "")}
         local = Path(self.name)
-        names = ("model.safetensors", "pytorch_model.bin", "adapter_model.safetensors")
-        weights = next((local / f for f in names if (local / f).is_file()), None)
+        weights = weights_file(local)
         if weights is not None:
             from pipeline.core.files import sha256_file
 
             ident["weights_sha256"] = sha256_file(weights)
-        if (local / ADAPTER_CONFIG).is_file():  # base + committed delta: both checksums identify the weights
+        if is_delta(local):  # base + committed delta: both checksums identify the weights
             from pipeline.core.basemodels import base_identity
 
             ident.update(base_identity(json.loads((local / ADAPTER_CONFIG).read_text())["base_model_name_or_path"]))
