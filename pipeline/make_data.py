@@ -37,7 +37,7 @@ def split_csv(index: dict[str, list[dict]]) -> str:
     buf = _io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["event", "split", "date", "title"])
-    for split, events in (("dev", basil.DEV_EVENTS), ("test", basil.TEST_EVENTS)):
+    for split, events in (("train", basil.TRAIN_EVENTS), ("dev", basil.DEV_EVENTS), ("test", basil.TEST_EVENTS)):
         for e in events:
             nyt = next(a for a in index[e] if a["source"] == "nyt")
             writer.writerow([e, split, nyt.get("date", ""), nyt.get("main-event") or nyt["title"]])

@@ -72,8 +72,9 @@ def stratified_sample(pairs: list[fnc.FncPair], n: int | None, seed: int) -> lis
     return sorted(keep, key=lambda p: (int(p.body_id), p.headline))
 
 
-def same_story_rows(cfg, scorer, timer: Timer):
-    """The same-story training set (`train.same_story.set`, basil-dev): its labelled (claim, article) pairs, plus
+def same_story_rows(cfg, scorer, timer: Timer, name: str | None = None):
+    """A same-story labelled set (`name`; default `train.same_story.set`, basil-dev): its labelled (claim, article)
+    pairs, plus
     one hard negative per claim: the claim against the most similar article of another event, labelled
     unrelated. Returns rows, article texts, labels, groups (the event of each row's claim) and a mask of the
     hand-labelled rows (the hard negatives are training data, never scored)."""
@@ -82,7 +83,7 @@ def same_story_rows(cfg, scorer, timer: Timer):
     from pipeline.measure.labels import load_labelled_set
     from pipeline.predict import predict
 
-    name = cfg.train.same_story.set
+    name = name or cfg.train.same_story.set
     if name in ("basil-test", "seeds"):
         raise PipelineError(None, f"train.same_story.set={name}: that set is for reporting only, never for fitting")
     lset = load_labelled_set(name, cfg.labelled[name], cfg.ingest)
@@ -113,8 +114,8 @@ def same_story_rows(cfg, scorer, timer: Timer):
 
 
 def select_head(cfg, fnc_X: np.ndarray, fnc_y: np.ndarray, story_X: np.ndarray, story_y: np.ndarray,
-                groups: np.ndarray, labelled: np.ndarray, claims: np.ndarray | None = None
-                ) -> tuple[str, dict[str, dict], object]:
+                groups: np.ndarray, labelled: np.ndarray, claims: np.ndarray | None = None,
+                fit_rows: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[str, dict[str, dict], object]:
     """Each candidate head is scored by event-grouped cross-validation on the same-story set: fitted on the other
     events' rows (learned heads also with the FNC-1 rows added, as `<name>+fnc`; the rule on same-story rows only),
     it predicts the held-out events' labelled pairs. The configured rule, untrained, competes too.
@@ -122,18 +123,23 @@ def select_head(cfg, fnc_X: np.ndarray, fnc_y: np.ndarray, story_X: np.ndarray, 
     A fitted head replaces the untrained rule only when its gain is sure, not just positive: in a paired bootstrap
     over the labelled claims (`claims`, one id per row; default: one per row) its CV macro-F1 must beat the rule's
     in at least `train.same_story.min_win_rate` of the resamples (`win_rate` in the scores). Among the heads that
-    do, the best CV macro-F1 wins and is refitted on everything. Returns (name, scores, fitted head)."""
+    do, the best CV macro-F1 wins and is refitted on everything. `fit_rows` (X, y), e.g. the basil-train events
+    (`train.same_story.fit_sets`), are on the training side of every fold of every fitted head, rule included, and
+    never scored. Returns (name, scores, fitted head)."""
     from sklearn.base import clone
 
     from pipeline.measure.metrics import paired_win_rate
 
     candidates = {name: instantiate_unwrapped(node) for name, node in cfg.train.candidates.items()}
     # each learned head with and without the FNC-1 rows; the rule on same-story rows only
+    has_fit = fit_rows is not None and len(fit_rows[0])
+    fit_extra = (fit_rows[0], fit_rows[1]) if has_fit else None
     variants = {}
     for name, head in candidates.items():
-        variants[name] = (head, None)
+        variants[name] = (head, fit_extra)
         if not isinstance(head, RuleStance) and len(fnc_X):
-            variants[f"{name}+fnc"] = (head, (fnc_X, fnc_y))
+            variants[f"{name}+fnc"] = (head, (np.vstack([fit_rows[0], fnc_X]), np.concatenate([fit_rows[1], fnc_y]))
+                                       if has_fit else (fnc_X, fnc_y))
     gold = list(story_y[labelled])
     ids = list(claims[labelled]) if claims is not None else [str(i) for i in range(len(gold))]
     untrained = RuleStance().fit()
@@ -183,8 +189,18 @@ def run_selected(cfg: DictConfig) -> dict:
     story_X = to_features(story_rows, story_texts)
     counts |= {"same_story_pairs": int(labelled.sum()), "hard_negatives": int((~labelled).sum()),
                "events": len(set(groups))}
+    fit_X, fit_y = [], []
+    for name in cfg.train.same_story.get("fit_sets") or []:
+        if name == cfg.train.same_story.set:
+            raise PipelineError(None, f"train.same_story.fit_sets names {name}, the set the heads are chosen on")
+        rows, texts, y, fit_groups, fit_labelled = same_story_rows(cfg, scorer, timer, name)
+        fit_X.append(to_features(rows, texts))
+        fit_y.append(y)
+        counts[f"{name}_pairs"] = int(fit_labelled.sum())
+        counts[f"{name}_events"] = len(set(fit_groups))
+    fit_rows = (np.vstack(fit_X), np.concatenate(fit_y)) if fit_X else None
     timer.lap("features_s")
-    best, scores, head = select_head(cfg, fnc_X, fnc_y, story_X, story_y, groups, labelled, claim_ids)
+    best, scores, head = select_head(cfg, fnc_X, fnc_y, story_X, story_y, groups, labelled, claim_ids, fit_rows)
     timer.lap("select_s")
     sidecar = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -193,7 +209,8 @@ def run_selected(cfg: DictConfig) -> dict:
         "selected": best, "selected_by": f"macro-F1, {cfg.train.same_story.folds}-fold event-grouped CV on "
                                          f"{cfg.train.same_story.set}; a fitted head must beat the untrained rule in "
                                          f">= {cfg.train.same_story.get('min_win_rate', 0.0):.0%} of claim-bootstrap "
-                                         "resamples",
+                                         "resamples; fitted with "
+                                         f"{list(cfg.train.same_story.get('fit_sets') or []) or 'no other set'}",
         "selection": scores,
         "config": OmegaConf.to_container(cfg, resolve=True),
         "nli_model": scorer.identity,

@@ -56,6 +56,7 @@ def test_make_data_leaves_an_identical_copy_and_refuses_a_changed_one(tmp_path, 
     from pipeline import make_data
 
     write_event(tmp_path / "in")
+    monkeypatch.setattr(basil, "TRAIN_EVENTS", ())
     monkeypatch.setattr(basil, "DEV_EVENTS", ("abcd1234",))
     monkeypatch.setattr(basil, "TEST_EVENTS", ())
     monkeypatch.setattr(basil, "LABELLED_EVENTS", ("abcd1234",))
@@ -78,11 +79,13 @@ def test_make_data_leaves_an_identical_copy_and_refuses_a_changed_one(tmp_path, 
 
 def test_committed_basil_events_match_the_converter_and_the_split():
     """data/raw/basil is what the converter writes from ../shared/datasets/basil, and split.csv names the events
-    of pipeline.learn.basil's dev/test lists (8 dev, 4 test, no event in both)."""
+    of pipeline.learn.basil's train/dev/test lists (6 train, 8 dev, 4 test, no event in two)."""
     rows = list(csv.DictReader((ROOT / "data/labels/basil/split.csv").open()))
-    assert [r["event"] for r in rows if r["split"] == "dev"] == list(basil.DEV_EVENTS)
-    assert [r["event"] for r in rows if r["split"] == "test"] == list(basil.TEST_EVENTS)
-    assert not set(basil.DEV_EVENTS) & set(basil.TEST_EVENTS) and len(basil.DEV_EVENTS) >= 8
+    for split, events in (("train", basil.TRAIN_EVENTS), ("dev", basil.DEV_EVENTS), ("test", basil.TEST_EVENTS)):
+        assert [r["event"] for r in rows if r["split"] == split] == list(events)
+    assert len(basil.LABELLED_EVENTS) == len(set(basil.LABELLED_EVENTS)) == len(rows)
+    assert len(basil.TRAIN_EVENTS) >= 6 and len(basil.DEV_EVENTS) >= 8
+    assert set(basil.EVAL_EVENTS) == set(basil.DEV_EVENTS) | set(basil.TEST_EVENTS)
     source = ROOT.parent / "shared" / "datasets" / "basil" / "articles"
     if not source.is_dir():
         pytest.skip(f"BASIL source not at {source}")
@@ -134,12 +137,13 @@ def test_loader_refuses_a_missing_pair_or_an_unknown_article_or_claim(tmp_path, 
 
 def test_committed_basil_labels_load_completely(cfg_factory):
     cfg = cfg_factory()
-    dev = load_labelled_set("basil-dev", cfg.labelled["basil-dev"], cfg.ingest)
-    test = load_labelled_set("basil-test", cfg.labelled["basil-test"], cfg.ingest)
-    assert len(dev.events) == 8 and len(test.events) == 4
-    assert len(dev.labels) + len(test.labels) >= 360
-    assert not {c.claim_id for c in dev.claims} & {c.claim_id for c in test.claims}
-    for lset in (dev, test):  # every agree/disagree label has its deciding sentences, exact substrings
+    train, dev, test = (load_labelled_set(name, cfg.labelled[name], cfg.ingest)
+                        for name in ("basil-train", "basil-dev", "basil-test"))
+    assert (len(train.events), len(dev.events), len(test.events)) == (6, 8, 4)
+    assert len(dev.labels) + len(test.labels) >= 360 and len(train.labels) >= 180
+    ids = [{c.claim_id for c in lset.claims} for lset in (train, dev, test)]
+    assert not ids[0] & ids[1] and not ids[0] & ids[2] and not ids[1] & ids[2]
+    for lset in (train, dev, test):  # every agree/disagree label has its deciding sentences, exact substrings
         texts = {a.article_id: (ROOT / "data/raw/basil" / a.article_id.split("_")[0] / f"{a.article_id}.txt")
                  .read_text(encoding="utf-8") for a in lset.articles}
         for row in csv.DictReader((ROOT / "data/labels/basil/stance_labels.csv").open()):
@@ -167,3 +171,17 @@ def test_bootstrap_is_exact_when_every_prediction_is_right_and_is_seeded():
     assert bootstrap_intervals(gold, pred, groups, 300, 7) == bootstrap_intervals(gold, pred, groups, 300, 7)
     lo, hi = bootstrap_intervals(gold, pred, groups, 300, 7)["macro_f1"]
     assert lo < hi <= 1.0
+
+
+def test_news_nli_sets_come_from_their_own_events_only():
+    """news_train (a training source) holds only train events' pairs, news_dev / news_test only theirs: no claim,
+    and no (premise, hypothesis) pair, is shared between a training set and a selection or report set."""
+    from pipeline.learn.nli_data import LABELS_DIR, news_pairs, pair_key
+
+    sets = {split: news_pairs(LABELS_DIR, split) for split in ("train", "dev", "test")}
+    events = {"train": basil.TRAIN_EVENTS, "dev": basil.DEV_EVENTS, "test": basil.TEST_EVENTS}
+    for split, pairs in sets.items():
+        assert pairs and {p.pair_id.split("_")[0] for p in pairs} <= set(events[split]), split
+        assert {p.label for p in pairs} == {"entailment", "neutral", "contradiction"}, split
+    keys = {split: {pair_key(p.premise, p.hypothesis) for p in pairs} for split, pairs in sets.items()}
+    assert not keys["train"] & keys["dev"] and not keys["train"] & keys["test"]

@@ -161,6 +161,37 @@ def test_head_selection_keeps_the_untrained_rule_unless_a_gain_is_sure():
                              np.ones(n, dtype=bool), claims)[0] == train.UNTRAINED
 
 
+def test_head_selection_fits_on_the_fit_sets_rows_but_scores_only_the_selection_set():
+    """`fit_rows` (e.g. basil-train) are on the training side of every fold and of the final fit, never scored.
+    Toy: the selection set's labels are noise with respect to the feature, the fit rows carry a clean
+    feature-label link. Only with the fit rows does the head learn that link; the scores count the selection
+    set's rows only."""
+    from omegaconf import OmegaConf
+
+    rng = np.random.default_rng(1)
+    n, m = 120, 480
+    col = FEATURES.index("jaccard")
+    truth = rng.integers(0, 4, size=n)
+    X = np.zeros((n, len(FEATURES)))
+    X[:, col] = truth
+    y_noise = np.array(STANCE_LABELS)[rng.integers(0, 4, size=n)]
+    groups = np.array([f"e{i % 4}" for i in range(n)])
+    fit_X = np.zeros((m, len(FEATURES)))
+    fit_X[:, col] = rng.integers(0, 4, size=m)
+    fit_y = np.array(STANCE_LABELS)[fit_X[:, col].astype(int)]
+    cfg = OmegaConf.create({"train": {"same_story": {"folds": 4}, "candidates": {
+        "gbm": {"_target_": "pipeline.stages.stance.rule.StanceHead", "kind": "gbm", "max_iter": 30}}}})
+    none = np.zeros((0, len(FEATURES))), np.array([])
+    everything = np.ones(n, dtype=bool)
+    _, alone, head_alone = train.select_head(cfg, *none, X, y_noise, groups, everything)
+    _, with_fit, head_fit = train.select_head(cfg, *none, X, y_noise, groups, everything, fit_rows=(fit_X, fit_y))
+    for scores in (alone, with_fit):  # only the selection set's rows are scored
+        assert sum(c["support"] for c in scores["gbm"]["per_class"].values()) == n
+    linked = np.array(STANCE_LABELS)[truth]
+    assert (head_alone.predict(X) == linked).mean() < 0.5
+    assert (head_fit.predict(X) == linked).mean() > 0.75
+
+
 def test_make_train_selects_on_same_story_data_and_saves_the_winner(cfg_factory, tmp_path, tiny_nli_model):
     """The default `make train`: FNC-1 sample + basil-dev (with hard negatives), heads compared by event-grouped CV
     on basil-dev, the best saved with the comparison in its sidecar; basil-test is refused as training data."""
@@ -178,7 +209,11 @@ def test_make_train_selects_on_same_story_data_and_saves_the_winner(cfg_factory,
     assert best == max(m["macro_f1"] for m in sidecar["selection"].values())
     assert sidecar["counts"]["same_story_pairs"] == 288 and sidecar["counts"]["hard_negatives"] == 96
     assert sidecar["counts"]["events"] == 8 and sidecar["counts"]["fnc_train_pairs"] == 32
+    assert sidecar["counts"]["basil-train_events"] == 6 and sidecar["counts"]["basil-train_pairs"] >= 180
     head, info = load_head(cfg_factory(f"stance.path={out}"))
     assert info["path"] == str(out)
     with pytest.raises(PipelineError, match="reporting only"):
         train.run(cfg_factory(*base, "train.same_story.set=basil-test", "train.overwrite=true", config_name="train"))
+    with pytest.raises(PipelineError, match="reporting only"):
+        train.run(cfg_factory(*base, "train.same_story.fit_sets=[basil-test]", "train.overwrite=true",
+                              config_name="train"))

@@ -148,19 +148,19 @@ def _basil_neutral(per_event: int = 30, lo: float = 0.2, hi: float = 0.45, seed:
     """Same-story neutral pairs without labels: two sentences from different outlets' articles of one BASIL event
     that name the same people or places (a shared capitalised word that does not open the sentence) but are far
     apart in meaning (MiniLM cosine in [lo, hi)), so neither bears on the other. The hypothesis is the shorter,
-    claim-length sentence (at most 30 words). The hand-labelled events (`pipeline.learn.basil.LABELLED_EVENTS`)
-    are left out, so the news dev and test sets stay unseen."""
+    claim-length sentence (at most 30 words). The dev and test events (`pipeline.learn.basil.EVAL_EVENTS`) are left
+    out, so the news dev and test sets stay unseen."""
     def read(root: Path, source: str) -> list[NliPair]:
         import random
 
         from pipeline.core.encoder import embed_texts
-        from pipeline.learn.basil import LABELLED_EVENTS, index_events
+        from pipeline.learn.basil import EVAL_EVENTS, index_events
 
         rng = random.Random(seed)
         out = []
         events = index_events(root / "basil" / "articles")
         for eid in sorted(events):
-            if eid in LABELLED_EVENTS:
+            if eid in EVAL_EVENTS:
                 continue
             sents = [(k, s.strip()) for k, a in enumerate(events[eid]) for para in a["body-paragraphs"]
                      for s in para if 8 <= len(s.split()) <= 50]
@@ -189,7 +189,7 @@ EVIDENCE_SEPARATOR = " ||| "
 def news_pairs(labels_dir: str | Path, split: str, max_sentences: int = 2) -> list[NliPair]:
     """The sentence-level news NLI set from the same-event labels: for each agree (disagree) label, its deciding
     sentence(s) against the claim as entailment (contradiction), and the labellers' same-story neutral sentences
-    as neutral. `split` picks the events of `split.csv` (dev or test). Evidence of more than `max_sentences`
+    as neutral. `split` picks the events of `split.csv` (train, dev or test). Evidence of more than `max_sentences`
     sentences is left out (the premise would be truncated); discuss and unrelated labels give no pair."""
     import csv
 
@@ -253,6 +253,8 @@ SOURCES: dict[str, Callable[[Path, str], list[NliPair]]] = {
     # news: MRPC paraphrases (train split only) and same-story neutral pairs from unlabelled BASIL events
     "mrpc_train": _mrpc("mrpc/msr_paraphrase_train.txt"),
     "basil_neutral": _basil_neutral(),
+    # hand-labelled same-event news (data/labels/basil/, train events only): deciding sentences against claims
+    "news_train": _news("train"),
     # model selection (held out from training; these are MNLI/SNLI *train* pairs that their repo kept aside)
     "mnli_ppft_dev": _ppft_json("ppft_glue_pretrain/MNLI/dev.json"),
     "snli_ppft_dev": _ppft_json("ppft_glue_pretrain/SNLI/dev.json"),
