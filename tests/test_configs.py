@@ -29,7 +29,7 @@ def test_default_config_composes_and_resolves(cfg_factory):
 
     assert resolved["data"]["articles"] == f"{ROOT}/data/raw/seeds"
     assert resolved["evidence"]["encoder"] == resolved["cluster"]["encoder"]
-    assert resolved["model"]["name"] == f"{ROOT}/models/nli-mpnet-lora"  # NLI v2 is the default
+    assert resolved["model"]["name"] == f"{ROOT}/models/nli-mpnet-lora"  # the MPNet NLI delta is the default
     assert cfg.segment.splitter in ("pysbd", "blingfire")
 
 

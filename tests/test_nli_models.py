@@ -1,4 +1,4 @@
-"""The committed NLI v2 model (models/nli-mpnet-lora): a small delta over the assembled MPNet base, loaded as base +
+"""The committed NLI model (models/nli-mpnet-lora, v3): a small delta over the assembled MPNet base, loaded as base +
 adapters, and a handful of news pairs it gets right (pinned when it was committed; a regression guard, not an
 evaluation: that is news_test in its eval.json). Runs the real model, so it also exercises peft loading in CI."""
 
@@ -35,7 +35,7 @@ PINNED = [
 @pytest.fixture(scope="module")
 def mpnet():
     if not (MPNET / "adapter_model.safetensors").is_file():
-        pytest.fail(f"committed NLI v2 delta missing at {MPNET}")
+        pytest.fail(f"committed NLI delta missing at {MPNET}")
     return NliScorer(str(MPNET), device="cpu")
 
 
