@@ -23,7 +23,7 @@ from pipeline.core.records import PipelineError, StancePair
 from pipeline.core.tables import markdown_table
 from pipeline.core.tracking import execute
 from pipeline.learn import fnc
-from pipeline.learn.crossval import grouped_predictions
+from pipeline.learn.crossval import grouped_predictions, stacked
 from pipeline.measure.metrics import stance_metrics
 from pipeline.predict import EvidenceOnly, Timer, build_scorer, score_pairs
 from pipeline.stages.ingest import clean_with, normalise
@@ -74,8 +74,7 @@ def stratified_sample(pairs: list[fnc.FncPair], n: int | None, seed: int) -> lis
 
 def same_story_rows(cfg, scorer, timer: Timer, name: str | None = None):
     """A same-story labelled set (`name`; default `train.same_story.set`, basil-dev): its labelled (claim, article)
-    pairs, plus
-    one hard negative per claim: the claim against the most similar article of another event, labelled
+    pairs, plus one hard negative per claim: the claim against the most similar article of another event, labelled
     unrelated. Returns rows, article texts, labels, groups (the event of each row's claim) and a mask of the
     hand-labelled rows (the hard negatives are training data, never scored)."""
     from dataclasses import replace
@@ -85,7 +84,8 @@ def same_story_rows(cfg, scorer, timer: Timer, name: str | None = None):
 
     name = name or cfg.train.same_story.set
     if name in ("basil-test", "seeds"):
-        raise PipelineError(None, f"train.same_story.set={name}: that set is for reporting only, never for fitting")
+        raise PipelineError(None, f"{name} (train.same_story.set or fit_sets): that set is for reporting only, "
+                                  "never for fitting")
     lset = load_labelled_set(name, cfg.labelled[name], cfg.ingest)
     rule = RuleStance().fit()
     run_ = predict(lset.articles, cfg, scorer, rule, claims=lset.claims, progress=True)
@@ -132,14 +132,11 @@ def select_head(cfg, fnc_X: np.ndarray, fnc_y: np.ndarray, story_X: np.ndarray, 
 
     candidates = {name: instantiate_unwrapped(node) for name, node in cfg.train.candidates.items()}
     # each learned head with and without the FNC-1 rows; the rule on same-story rows only
-    has_fit = fit_rows is not None and len(fit_rows[0])
-    fit_extra = (fit_rows[0], fit_rows[1]) if has_fit else None
     variants = {}
     for name, head in candidates.items():
-        variants[name] = (head, fit_extra)
+        variants[name] = (head, stacked(fit_rows))
         if not isinstance(head, RuleStance) and len(fnc_X):
-            variants[f"{name}+fnc"] = (head, (np.vstack([fit_rows[0], fnc_X]), np.concatenate([fit_rows[1], fnc_y]))
-                                       if has_fit else (fnc_X, fnc_y))
+            variants[f"{name}+fnc"] = (head, stacked(fit_rows, (fnc_X, fnc_y)))
     gold = list(story_y[labelled])
     ids = list(claims[labelled]) if claims is not None else [str(i) for i in range(len(gold))]
     untrained = RuleStance().fit()
@@ -159,8 +156,7 @@ def select_head(cfg, fnc_X: np.ndarray, fnc_y: np.ndarray, story_X: np.ndarray, 
         return UNTRAINED, scores, untrained
     best = max(sure, key=lambda n: scores[n]["macro_f1"])
     head, extra = variants[best]
-    X, y = (np.vstack([extra[0], story_X]), np.concatenate([extra[1], story_y])) if extra else (story_X, story_y)
-    return best, scores, clone(head).fit(X, y)
+    return best, scores, clone(head).fit(*stacked(extra, (story_X, story_y)))
 
 
 UNTRAINED = "rule (configured thresholds, untrained)"
@@ -189,16 +185,15 @@ def run_selected(cfg: DictConfig) -> dict:
     story_X = to_features(story_rows, story_texts)
     counts |= {"same_story_pairs": int(labelled.sum()), "hard_negatives": int((~labelled).sum()),
                "events": len(set(groups))}
-    fit_X, fit_y = [], []
+    fit_parts = []
     for name in cfg.train.same_story.get("fit_sets") or []:
         if name == cfg.train.same_story.set:
             raise PipelineError(None, f"train.same_story.fit_sets names {name}, the set the heads are chosen on")
         rows, texts, y, fit_groups, fit_labelled = same_story_rows(cfg, scorer, timer, name)
-        fit_X.append(to_features(rows, texts))
-        fit_y.append(y)
+        fit_parts.append((to_features(rows, texts), y))
         counts[f"{name}_pairs"] = int(fit_labelled.sum())
         counts[f"{name}_events"] = len(set(fit_groups))
-    fit_rows = (np.vstack(fit_X), np.concatenate(fit_y)) if fit_X else None
+    fit_rows = stacked(*fit_parts)
     timer.lap("features_s")
     best, scores, head = select_head(cfg, fnc_X, fnc_y, story_X, story_y, groups, labelled, claim_ids, fit_rows)
     timer.lap("select_s")

@@ -14,8 +14,11 @@ def grouped_predictions(make_head, X: np.ndarray, y: np.ndarray, groups: np.ndar
 
     pred = np.empty(len(y), dtype=object)
     for train, test in GroupKFold(n_splits=folds).split(X, y, groups):
-        X_fit, y_fit = X[train], y[train]
-        if extra is not None and len(extra[0]):
-            X_fit, y_fit = np.vstack([extra[0], X_fit]), np.concatenate([extra[1], y_fit])
-        pred[test] = make_head().fit(X_fit, y_fit).predict(X[test])
+        pred[test] = make_head().fit(*stacked(extra, (X[train], y[train]))).predict(X[test])
     return pred
+
+
+def stacked(*parts: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (X, y) rows of the given parts, stacked in order; parts that are None or empty are skipped (None if all)."""
+    parts = [p for p in parts if p is not None and len(p[0])]
+    return (np.vstack([p[0] for p in parts]), np.concatenate([p[1] for p in parts])) if parts else None
