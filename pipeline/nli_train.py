@@ -11,6 +11,7 @@ import logging
 import math
 import platform
 import random
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +26,7 @@ from pipeline.core.basemodels import base_identity, resolve_base
 from pipeline.core.cli import guarded, quiet_libraries, set_seed
 from pipeline.core.records import NLI_LABELS, PipelineError
 from pipeline.core.tracking import execute
-from pipeline.learn import nli_data
+from pipeline.learn import nli_data, soup
 from pipeline.learn.finetune import encode_pairs, length_grouped_batches, train_loop
 from pipeline.learn.nli_data import NliPair
 from pipeline.stages.nli.scorer import NliScorer, is_delta, resolve_device, set_threads, use_autocast, weights_file
@@ -148,6 +149,17 @@ def continued(training: dict) -> str:
             f"{what[1]} trained further with the recipe below. ")
 
 
+def souped(training: dict) -> str:
+    mix = training.get("soup")
+    if not mix:
+        return ""
+    parts = " + ".join(f"{m['weight']:g} x `{m['path']}` (SHA-256 `{m['weights_sha256'][:16]}...`)"
+                       for m in mix["models"])
+    return (f"\n**A weight-space average of LoRA deltas** (WiSE-FT; `nli_train.soup`): {parts}, stored exactly as one "
+            f"rank-{mix['rank']} delta. No training of its own: the data and recipe below are those of the last delta "
+            f"in the average, which continued the first.\n")
+
+
 def model_card(training: dict, evaluation: dict) -> str:
     def neutral_as_contradiction(m: dict) -> str:
         v = m.get("neutral_as_contradiction")
@@ -186,7 +198,7 @@ def model_card(training: dict, evaluation: dict) -> str:
 
 A 3-way natural language inference classifier (entailment / neutral / contradiction) for `(premise, hypothesis)`
 pairs: {what} Built by `make nli-model` (`python -m pipeline.nli_train`, recipe in `conf/nli_train/`).
-
+{souped(training)}
 {load}
 
 ## Held-out evaluation (never trained or tuned on)
@@ -279,11 +291,58 @@ def evaluate_only(cfg: DictConfig) -> dict:
         "artifacts": [out / "eval.json", out / "README.md"]}}
 
 
+def make_soup(cfg: DictConfig) -> dict:
+    """`nli_train.soup={models: [...], weights: [...]}`: the weighted average of trained LoRA deltas (see
+    `pipeline.learn.soup`) written to `output_dir` and scored on `dev_sets` and `test_sets`, like a trained model."""
+    t = cfg.nli_train
+    out = Path(t.output_dir)
+    atomic.refuse_existing(out, t.overwrite, "nli_train.overwrite")
+    folders, weights = [Path(p) for p in t.soup.models], [float(w) for w in t.soup.weights]
+    for folder in folders:
+        if not (folder / "training.json").is_file():
+            raise PipelineError(folder, "not a model trained here (training.json missing): a soup averages those")
+    root = Path(cfg.paths.datasets)
+    started = time.perf_counter()
+    with atomic.atomic_dir(out, overwrite=t.overwrite) as tmp:
+        for path in folders[-1].iterdir():  # config (labels) and tokenizer of the last delta
+            if path.is_file() and path.name not in {soup.ADAPTER_CONFIG, soup.ADAPTER_WEIGHTS, "eval.json",
+                                                      "training.json", "README.md"}:
+                shutil.copyfile(path, tmp / path.name)
+        weights_path = soup.write_soup(folders, weights, tmp)
+        scorer = NliScorer(str(tmp), max_length=t.max_length, device=t.device, autocast=t.autocast)
+        tests = {name: nli_data.load_source(root, name) for name in t.test_sets}
+        dev = [p for name in t.dev_sets for p in nli_data.load_source(root, name)]
+        evaluation = {name: evaluate(scorer, pairs, t.eval_batch_size, name) for name, pairs in tests.items()}
+        evaluation["dev (selection)"] = evaluate(scorer, dev, t.eval_batch_size, "dev")
+        training = files.read_json(folders[-1] / "training.json")
+        training["config"] = {**training["config"], "output_dir": str(out)}
+        training["data_sha256"] |= {name: _content_hash(pairs) for name, pairs in tests.items()}
+        training["soup"] = {
+            "method": "WiSE-FT: sum_i w_i * delta_i, LoRA factors concatenated (exact)",
+            "rank": files.read_json(tmp / soup.ADAPTER_CONFIG)["r"],
+            "models": [{"path": str(f), "weight": w, "weights_sha256": files.sha256_file(weights_file(f))}
+                       for f, w in zip(folders, weights)],
+            "seconds": round(time.perf_counter() - started, 1)}
+        training["weights_mb"] = round(weights_path.stat().st_size / 1e6, 1)
+        atomic.write_json(tmp / "eval.json", evaluation)
+        atomic.write_json(tmp / "training.json", training)
+        atomic.write_text(tmp / "README.md", model_card(training, evaluation))
+    summary = {name: m["accuracy"] for name, m in evaluation.items()}
+    log.info("saved %s (soup of %s with weights %s); accuracy %s", out, [str(f) for f in folders], weights, summary)
+    return {"output_dir": str(out), "accuracy": summary, "tracking": {
+        "metrics": {f"nli/{name.split(' ')[0]}_accuracy": m["accuracy"] for name, m in evaluation.items()}
+        | {f"nli/{name.split(' ')[0]}_macro_f1": m["macro_f1"] for name, m in evaluation.items()},
+        "artifacts": [out / "eval.json", out / "training.json", out / "README.md"]}}
+
+
 def run(cfg: DictConfig) -> dict:
     t = cfg.nli_train
     if t.get("eval_only"):
         quiet_libraries()
         return evaluate_only(cfg)
+    if t.get("soup"):
+        quiet_libraries()
+        return make_soup(cfg)
     atomic.refuse_existing(t.output_dir, t.overwrite, "nli_train.overwrite")  # now, not after the training
     quiet_libraries()
     set_seed(cfg.seed)

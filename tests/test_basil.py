@@ -139,8 +139,8 @@ def test_committed_basil_labels_load_completely(cfg_factory):
     cfg = cfg_factory()
     train, dev, test = (load_labelled_set(name, cfg.labelled[name], cfg.ingest)
                         for name in ("basil-train", "basil-dev", "basil-test"))
-    assert (len(train.events), len(dev.events), len(test.events)) == (6, 8, 4)
-    assert len(dev.labels) + len(test.labels) >= 360 and len(train.labels) >= 180
+    assert (len(train.events), len(dev.events), len(test.events)) == (12, 8, 4)
+    assert len(dev.labels) + len(test.labels) >= 360 and len(train.labels) >= 420
     ids = [{c.claim_id for c in lset.claims} for lset in (train, dev, test)]
     assert not ids[0] & ids[1] and not ids[0] & ids[2] and not ids[1] & ids[2]
     for lset in (train, dev, test):  # every agree/disagree label has its deciding sentences, exact substrings

@@ -210,3 +210,49 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tiny_nli_model, t
     other = [[[0, 1]], [[2, 3]]]
     with pytest.raises(ValueError, match="another training plan"):
         finetune.train_loop(fresh(), encoded, labels, other, checkpoint_dir=tmp_path / "b", resume=True, **kwargs)
+
+
+def test_soup_is_the_weighted_average_of_the_deltas_and_refuses_unlike_ones(cfg_factory, tmp_path, tiny_nli_model):
+    from pipeline.core.records import PipelineError
+
+    write_datasets(tmp_path / "datasets")
+    first, second, odd = tmp_path / "first", tmp_path / "second", tmp_path / "odd"
+    nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, first, "nli_train.learning_rate=0.05"),
+                              config_name="nli_model"))
+    nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, second, "nli_train.learning_rate=0.05",
+                                         f"nli_train.init_from={first}"), config_name="nli_model"))
+
+    def souped(out, weights, *extra):
+        nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, out, *extra),
+                                  f"nli_train.soup={{models: [{first}, {second}], weights: {weights}}}",
+                                  config_name="nli_model"))
+        return NliScorer(str(out), device="cpu", autocast=False)
+
+    def merged(folder):
+        model = NliScorer(str(folder), device="cpu", autocast=False).model
+        return {k: v.float() for k, v in model.state_dict().items()}
+
+    ends, mid = merged(first), merged(second)
+    half = souped(tmp_path / "half", [0.3, 0.7])
+    got = {k: v.float() for k, v in half.model.state_dict().items()}
+    # merged weights are linear in the delta, so the soup's merged model is the same average of the merged models
+    assert set(got) == set(ends)
+    assert all(np.allclose(got[k], 0.3 * ends[k] + 0.7 * mid[k], atol=2e-3) for k in got)
+    assert any(not np.allclose(ends[k], mid[k], atol=1e-2) for k in got)  # the two deltas do differ
+    pairs = [("A man plays a guitar.", "A man plays music."), ("The room is empty.", "Ten people sit there.")]
+    only_first = souped(tmp_path / "ends", [1.0, 0.0])
+    assert np.allclose(only_first.score(pairs), NliScorer(str(first), device="cpu", autocast=False).score(pairs),
+                       atol=1e-3)
+    training = json.loads((tmp_path / "half" / "training.json").read_text())
+    assert [m["weight"] for m in training["soup"]["models"]] == [0.3, 0.7] and training["soup"]["rank"] == 2 * 16
+    assert "weight-space average" in (tmp_path / "half" / "README.md").read_text()
+    assert {"sick_test", "dev (selection)"} <= set(json.loads((tmp_path / "half" / "eval.json").read_text()))
+    with pytest.raises(PipelineError, match="sum to 1"):
+        souped(tmp_path / "bad", [0.5, 0.6])
+    nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, odd, "nli_train.lora.alpha=4"),
+                              config_name="nli_model"))
+    with pytest.raises(PipelineError, match="LoRA scaling differs"):
+        nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, tmp_path / "mixed"),
+                                  f"nli_train.soup={{models: [{first}, {odd}], weights: [0.5, 0.5]}}",
+                                  config_name="nli_model"))
+    assert not (tmp_path / "bad").exists() and not (tmp_path / "mixed").exists()
