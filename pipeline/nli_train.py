@@ -315,11 +315,14 @@ def make_soup(cfg: DictConfig) -> dict:
         evaluation = {name: evaluate(scorer, pairs, t.eval_batch_size, name) for name, pairs in tests.items()}
         evaluation["dev (selection)"] = evaluate(scorer, dev, t.eval_batch_size, "dev")
         training = files.read_json(folders[-1] / "training.json")
-        training["config"] = {**training["config"], "output_dir": str(out)}
+        adapter = files.read_json(tmp / soup.ADAPTER_CONFIG)
+        lora = {**training["config"].get("lora", {}), "r": adapter["r"], "alpha": adapter["lora_alpha"]}
+        training["config"] = {**training["config"], "output_dir": str(out), "lora": lora}
+        training["trainable_parameters"] = soup.parameter_count(weights_path)
         training["data_sha256"] |= {name: _content_hash(pairs) for name, pairs in tests.items()}
         training["soup"] = {
             "method": "WiSE-FT: sum_i w_i * delta_i, LoRA factors concatenated (exact)",
-            "rank": files.read_json(tmp / soup.ADAPTER_CONFIG)["r"],
+            "rank": adapter["r"],
             "models": [{"path": str(f), "weight": w, "weights_sha256": files.sha256_file(weights_file(f))}
                        for f, w in zip(folders, weights)],
             "seconds": round(time.perf_counter() - started, 1)}

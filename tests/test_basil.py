@@ -185,3 +185,13 @@ def test_news_nli_sets_come_from_their_own_events_only():
         assert {p.label for p in pairs} == {"entailment", "neutral", "contradiction"}, split
     keys = {split: {pair_key(p.premise, p.hypothesis) for p in pairs} for split, pairs in sets.items()}
     assert not keys["train"] & keys["dev"] and not keys["train"] & keys["test"]
+
+
+def test_the_batch3_events_file_names_only_the_second_train_batch():
+    from pipeline.learn import basil
+
+    rows = list(csv.DictReader((ROOT / "data/labels/basil/train_batch3.csv").open()))
+    events = [r["event"] for r in rows]
+    # the second half of TRAIN_EVENTS, all train: a style check for models that never saw it, never a test set
+    assert events == list(basil.TRAIN_EVENTS[6:]) and {r["split"] for r in rows} == {"train"}
+    assert not set(events) & set(basil.EVAL_EVENTS)

@@ -1,6 +1,7 @@
-"""The committed NLI model (models/nli-mpnet-lora, v3): a small delta over the assembled MPNet base, loaded as base +
-adapters, and a handful of news pairs it gets right (pinned when it was committed; a regression guard, not an
-evaluation: that is news_test in its eval.json). Runs the real model, so it also exercises peft loading in CI."""
+"""The committed NLI model (models/nli-mpnet-lora, the v2/v3 soup): a small delta over the assembled MPNet base,
+loaded as base + adapters, and a handful of news pairs it gets right (pinned when it was committed; a regression
+guard, not an evaluation: that is news_test in its eval.json). Runs the real model, so it also exercises peft loading
+in CI."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def mpnet():
 def test_the_committed_delta_is_small_and_names_its_base():
     names = {p.name for p in MPNET.iterdir()}
     assert "model.safetensors" not in names and "adapter_model.safetensors" in names
-    assert (MPNET / "adapter_model.safetensors").stat().st_size < 10e6
+    assert (MPNET / "adapter_model.safetensors").stat().st_size < 20e6  # rank 32 in fp16: 13 MB
     assert json.loads((MPNET / "adapter_config.json").read_text())["base_model_name_or_path"] == "mpnet"
     evaluation = json.loads((MPNET / "eval.json").read_text())
     assert {"mnli_dev_matched", "news_dev", "news_test"} <= set(evaluation)

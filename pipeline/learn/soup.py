@@ -76,3 +76,8 @@ def write_soup(folders: Sequence[str | Path], weights: Sequence[float], out: str
     (out / ADAPTER_CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     save_file(tensors, str(out / ADAPTER_WEIGHTS), metadata={"format": "pt"})
     return out / ADAPTER_WEIGHTS
+
+
+def parameter_count(weights: str | Path) -> int:
+    """Parameters in a delta's weights file (its adapters and head)."""
+    return sum(t.numel() for t in load_file(str(weights)).values())
