@@ -160,6 +160,13 @@ def souped(training: dict) -> str:
             f"in the average, which continued the first.\n")
 
 
+def write_records(folder: Path, training: dict, evaluation: dict) -> None:
+    """What a model folder says about itself: eval.json, training.json and the card (README.md) made from them."""
+    atomic.write_json(folder / "eval.json", evaluation)
+    atomic.write_json(folder / "training.json", training)
+    atomic.write_text(folder / "README.md", model_card(training, evaluation))
+
+
 def model_card(training: dict, evaluation: dict) -> str:
     def neutral_as_contradiction(m: dict) -> str:
         v = m.get("neutral_as_contradiction")
@@ -281,9 +288,7 @@ def evaluate_only(cfg: DictConfig) -> dict:
         evaluation[name] = evaluate(scorer, nli_data.load_source(root, name), t.eval_batch_size, name)
     training = files.read_json(out / "training.json")
     training["data_sha256"] |= {name: _content_hash(nli_data.load_source(root, name)) for name in t.test_sets}
-    atomic.write_json(out / "eval.json", evaluation)
-    atomic.write_json(out / "training.json", training)
-    atomic.write_text(out / "README.md", model_card(training, evaluation))
+    write_records(out, training, evaluation)
     summary = {name: evaluation[name]["accuracy"] for name in t.test_sets}
     log.info("re-evaluated %s: accuracy %s", out, summary)
     return {"output_dir": str(out), "accuracy": summary, "tracking": {
@@ -327,9 +332,7 @@ def make_soup(cfg: DictConfig) -> dict:
                        for f, w in zip(folders, weights)],
             "seconds": round(time.perf_counter() - started, 1)}
         training["weights_mb"] = round(weights_path.stat().st_size / 1e6, 1)
-        atomic.write_json(tmp / "eval.json", evaluation)
-        atomic.write_json(tmp / "training.json", training)
-        atomic.write_text(tmp / "README.md", model_card(training, evaluation))
+        write_records(tmp, training, evaluation)
     summary = {name: m["accuracy"] for name, m in evaluation.items()}
     log.info("saved %s (soup of %s with weights %s); accuracy %s", out, [str(f) for f in folders], weights, summary)
     return {"output_dir": str(out), "accuracy": summary, "tracking": {
@@ -414,9 +417,7 @@ def run(cfg: DictConfig) -> dict:
             "machine": f"{platform.machine()} {torch.get_num_threads()} threads, torch {torch.__version__}",
             "weights_mb": round(weights.stat().st_size / 1e6, 1),
         }
-        atomic.write_json(tmp / "eval.json", evaluation)
-        atomic.write_json(tmp / "training.json", training)
-        atomic.write_text(tmp / "README.md", model_card(training, evaluation))
+        write_records(tmp, training, evaluation)
     atomic.write_text(t.dev_split_file, nli_data.split_ids(dev))
     summary = {name: m["accuracy"] for name, m in evaluation.items()}
     log.info("saved %s in %.1f min; accuracy %s", out, training["total_seconds"] / 60, summary)

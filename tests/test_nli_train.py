@@ -115,8 +115,7 @@ def test_tiny_lora_run_ships_only_the_delta_and_reloads_to_the_same_outputs(cfg_
         return real_save(model, tokenizer, folder, save_dtype)
 
     monkeypatch.setattr(nli_train, "save_model", keep)
-    nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, out, "nli_train.learning_rate=0.01"),
-                              config_name="nli_model"))
+    train_lora(cfg_factory, tmp_path, tiny_nli_model, out, "nli_train.learning_rate=0.01")
     names = {p.name for p in out.iterdir()}
     assert {"adapter_config.json", "adapter_model.safetensors", "config.json", "tokenizer.json"} <= names
     assert "model.safetensors" not in names  # the base is not shipped
@@ -143,18 +142,22 @@ def lora_args(tmp_path, tiny_nli_model, out, *extra):
             "nli_train.checkpoint_every=0", f"nli_train.checkpoint_dir={tmp_path / 'ckpt' / out.name}", *extra)
 
 
+def train_lora(cfg_factory, tmp_path, tiny_nli_model, out, *extra, soup=None):
+    """`make nli-model` with the tiny LoRA recipe (`lora_args`) into `out`; `soup` = "{models: [..], weights: [..]}"."""
+    soup_arg = (f"nli_train.soup={soup}",) if soup else ()
+    return nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, out, *extra), *soup_arg,
+                                     config_name="nli_model"))
+
+
 def test_init_from_continues_a_delta_instead_of_a_fresh_head(cfg_factory, tmp_path, tiny_nli_model):
     from pipeline.core.records import PipelineError
 
     write_datasets(tmp_path / "datasets")
     first, same, fresh = tmp_path / "first", tmp_path / "same", tmp_path / "fresh"
-    nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, first, "nli_train.learning_rate=0.05"),
-                              config_name="nli_model"))
+    train_lora(cfg_factory, tmp_path, tiny_nli_model, first, "nli_train.learning_rate=0.05")
     # learning rate 0: a continued run must ship exactly the delta it started from (adapters and head)
-    nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, same, "nli_train.learning_rate=0",
-                                         f"nli_train.init_from={first}"), config_name="nli_model"))
-    nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, fresh, "nli_train.learning_rate=0"),
-                              config_name="nli_model"))
+    train_lora(cfg_factory, tmp_path, tiny_nli_model, same, "nli_train.learning_rate=0", f"nli_train.init_from={first}")
+    train_lora(cfg_factory, tmp_path, tiny_nli_model, fresh, "nli_train.learning_rate=0")
     pairs = [("A man plays a guitar.", "A man plays music."), ("The room is empty.", "Ten people sit there.")]
     score = {p: NliScorer(str(p), device="cpu", autocast=False).score(pairs) for p in (first, same, fresh)}
     assert np.allclose(score[same], score[first], atol=1e-3)
@@ -163,9 +166,8 @@ def test_init_from_continues_a_delta_instead_of_a_fresh_head(cfg_factory, tmp_pa
     assert training["init_from"]["path"] == str(first) and len(training["init_from"]["weights_sha256"]) == 64
     assert f"Continued from the delta at `{first}`" in (same / "README.md").read_text()
     with pytest.raises(PipelineError, match="lora.enabled is false"):
-        nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, tmp_path / "full",
-                                             f"nli_train.init_from={first}", "nli_train.lora.enabled=false"),
-                                  config_name="nli_model"))
+        train_lora(cfg_factory, tmp_path, tiny_nli_model, tmp_path / "full", f"nli_train.init_from={first}",
+                   "nli_train.lora.enabled=false")
 
 
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tiny_nli_model, tmp_path, monkeypatch):
@@ -217,15 +219,13 @@ def test_soup_is_the_weighted_average_of_the_deltas_and_refuses_unlike_ones(cfg_
 
     write_datasets(tmp_path / "datasets")
     first, second, odd = tmp_path / "first", tmp_path / "second", tmp_path / "odd"
-    nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, first, "nli_train.learning_rate=0.05"),
-                              config_name="nli_model"))
-    nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, second, "nli_train.learning_rate=0.05",
-                                         f"nli_train.init_from={first}"), config_name="nli_model"))
+    train_lora(cfg_factory, tmp_path, tiny_nli_model, first, "nli_train.learning_rate=0.05")
+    train_lora(cfg_factory, tmp_path, tiny_nli_model, second, "nli_train.learning_rate=0.05",
+               f"nli_train.init_from={first}")
 
-    def souped(out, weights, *extra):
-        nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, out, *extra),
-                                  f"nli_train.soup={{models: [{first}, {second}], weights: {weights}}}",
-                                  config_name="nli_model"))
+    def souped(out, weights):
+        train_lora(cfg_factory, tmp_path, tiny_nli_model, out,
+                   soup=f"{{models: [{first}, {second}], weights: {weights}}}")
         return NliScorer(str(out), device="cpu", autocast=False)
 
     def merged(folder):
@@ -249,10 +249,8 @@ def test_soup_is_the_weighted_average_of_the_deltas_and_refuses_unlike_ones(cfg_
     assert {"sick_test", "dev (selection)"} <= set(json.loads((tmp_path / "half" / "eval.json").read_text()))
     with pytest.raises(PipelineError, match="sum to 1"):
         souped(tmp_path / "bad", [0.5, 0.6])
-    nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, odd, "nli_train.lora.alpha=4"),
-                              config_name="nli_model"))
+    train_lora(cfg_factory, tmp_path, tiny_nli_model, odd, "nli_train.lora.alpha=4")
     with pytest.raises(PipelineError, match="LoRA scaling differs"):
-        nli_train.run(cfg_factory(*lora_args(tmp_path, tiny_nli_model, tmp_path / "mixed"),
-                                  f"nli_train.soup={{models: [{first}, {odd}], weights: [0.5, 0.5]}}",
-                                  config_name="nli_model"))
+        train_lora(cfg_factory, tmp_path, tiny_nli_model, tmp_path / "mixed",
+                   soup=f"{{models: [{first}, {odd}], weights: [0.5, 0.5]}}")
     assert not (tmp_path / "bad").exists() and not (tmp_path / "mixed").exists()
