@@ -90,3 +90,20 @@ def test_an_unreadable_cache_is_one_clear_error(tmp_path):
     bad.write_bytes(b"not a database at all" * 100)
     with pytest.raises(PipelineError, match="embedding cache unreadable"):
         EmbeddingCache(bad)
+
+
+def test_same_weights_under_another_path_reuse_the_cache(tmp_path, tiny_nli_model):
+    import shutil
+
+    copy = shutil.copytree(tiny_nli_model, tmp_path / "copy")
+    cache = NliCache(tmp_path / "c.sqlite")
+    first = CachedScorer(NliScorer(str(tiny_nli_model), device="cpu", batch_size=4), cache)
+    first.score(PAIRS)
+    moved = CachedScorer(NliScorer(str(copy), device="cpu", batch_size=4), cache)
+    moved.score(PAIRS)
+    assert moved.hits == len(PAIRS) and moved.computed == 0
+    assert moved.identity["name"] != first.identity["name"]  # runs still record where the model was
+    weights = next(p for p in copy.iterdir() if p.suffix in (".safetensors", ".bin"))
+    weights.write_bytes(weights.read_bytes()[:-8] + b"\0" * 8)  # other weights: other keys
+    changed = CachedScorer(NliScorer(str(copy), device="cpu", batch_size=4), cache)
+    assert changed.model_key != moved.model_key

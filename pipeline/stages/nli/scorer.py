@@ -228,6 +228,14 @@ def length_batches(pairs: Sequence[tuple[str, str]], batch_size: int) -> list[li
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def cache_identity(identity: dict[str, str]) -> str:
+    """The NLI cache's model key: the weights' checksums where the model is local files, so the same weights under
+    another path (a copy, `models/` vs a candidate folder) reuse their scores; the name and revision otherwise."""
+    if "weights_sha256" in identity:
+        identity = {k: v for k, v in identity.items() if k not in ("name", "revision")}
+    return json.dumps(identity, sort_keys=True)
+
+
 class CachedScorer:
     """An NliScorer whose results are read from / written to an `io.NliCache`, a chunk of batches at a time, so a
     killed run loses at most one chunk of work (`chunk_batches` batches; the backend's when it has one)."""
@@ -237,7 +245,7 @@ class CachedScorer:
         self.cache = cache
         self.name = scorer.name
         self.identity = scorer.identity
-        self.model_key = json.dumps(self.identity, sort_keys=True)
+        self.model_key = cache_identity(self.identity)
         self.chunk_batches = chunk_batches or getattr(scorer, "chunk_batches", 1)
         self.hits = self.computed = 0  # of the last score() call: pairs read from the cache / run through the model
 
