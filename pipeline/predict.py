@@ -167,7 +167,8 @@ def score_pairs(articles: Sequence[Article], claims: Sequence[CanonicalClaim], s
     pairs = []
     for story_claims, story_articles in (stories if stories is not None else [(claims, articles)]):
         vecs = claim_emb[[claim_row[id(c)] for c in story_claims]] if story_claims else claim_emb[:0]
-        pairs += build_pairs(story_claims, vecs, story_articles, sentences, sentence_emb, cfg.evidence.top_k)
+        pairs += build_pairs(story_claims, vecs, story_articles, sentences, sentence_emb, cfg.evidence.top_k,
+                            cfg.evidence.join)
     timer.lap("evidence_s")
     gate = cfg.evidence.get("gate_similarity")
     inputs = nli_inputs(pairs, gate)

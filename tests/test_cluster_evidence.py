@@ -150,6 +150,20 @@ def test_build_pairs_respects_article_ids_and_empty_articles(retrieval):
     assert k2.similarity == pytest.approx(1.0)
 
 
+def test_build_pairs_join_adds_the_top_sentences_in_article_order(retrieval):
+    pairs = build_pairs(*retrieval, top_k=3, join=2)
+    a1 = next(p for p in pairs if (p.claim_id, p.article_id) == ("k001", "a1"))
+    # the single sentences first, as without join; then the two most similar ones, joined in article order
+    assert [e.sentence for e in a1.evidence] == ["s-same", "s-close", "s-orth", "s-same s-close"]
+    assert a1.evidence[-1].sentence_index == 1
+    assert a1.evidence[-1].similarity == pytest.approx(np.cos(np.deg2rad(30)), abs=1e-4)  # the lower of the two
+    k2 = next(p for p in pairs if p.claim_id == "k002")
+    assert k2.evidence[-1].sentence == "t-close t-far"  # article order, not similarity order
+    one = build_pairs(*retrieval, top_k=1, join=2)  # fewer sentences than `join`: nothing joined
+    assert all(len(p.evidence) <= 1 for p in one)
+    assert build_pairs(*retrieval, top_k=3, join=0) == build_pairs(*retrieval, top_k=3)
+
+
 # ---- nli_inputs / attach_scores ----------------------------------------------------------------------------
 
 

@@ -1,5 +1,9 @@
 """Retrieve evidence: for each (claim, article), the article's top-k sentences most similar to the claim.
 
+With `join` = n > 1, one more premise joins the n most similar sentences in article order: a claim that puts
+together two facts an article gives in two sentences ("FBI fires Strzok, the agent who traded anti-Trump texts")
+is entailed by neither sentence alone, only by both (multi-sentence evidence, as in FEVER).
+
 Pairs -> `StancePair` records without NLI scores; `score_evidence` adds them (premise = evidence sentence,
 hypothesis = claim).
 """
@@ -16,11 +20,13 @@ from pipeline.core.records import Article, CanonicalClaim, Evidence, Sentence, S
 
 def build_pairs(claims: Sequence[CanonicalClaim], claim_emb: np.ndarray, articles: Sequence[Article],
                 sentences: dict[str, list[Sentence]], sentence_emb: dict[str, np.ndarray],
-                top_k: int = 3) -> list[StancePair]:
+                top_k: int = 3, join: int = 0) -> list[StancePair]:
     """One StancePair per (claim, article) to score, with the article's `top_k` most similar sentences.
 
     Args:
         claim_emb: `(n_claims, dim)` unit vectors; `sentence_emb[article_id]` is `(n_sentences, dim)`.
+        join: if > 1, a last evidence item joins the `join` most similar sentences in article order (its
+            similarity is the lowest of theirs, its `sentence_index` the first one's); 0 or 1: none.
     """
     pairs = []
     for ci, claim in enumerate(claims):
@@ -38,6 +44,10 @@ def build_pairs(claims: Sequence[CanonicalClaim], claim_emb: np.ndarray, article
             sims = sentence_emb[article.article_id] @ claim_emb[ci]
             top = np.argsort(-sims, kind="stable")[:top_k]
             evidence = tuple(Evidence(sents[i].text, sents[i].index, round(float(sims[i]), 4)) for i in top)
+            if join > 1 and len(top) >= join:
+                parts = sorted(top[:join])
+                evidence += (Evidence(" ".join(sents[i].text for i in parts), sents[parts[0]].index,
+                                      round(float(sims[parts].min()), 4)),)
             pairs.append(StancePair(claim.claim_id, claim.text, article.article_id, article.outlet,
                                     round(float(sims[top[0]]), 4), evidence, own.get(article.article_id, "")))
     return pairs
