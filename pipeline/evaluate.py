@@ -170,7 +170,8 @@ def run(cfg: DictConfig) -> dict:
                        for k in ("macro_f1", "accuracy")},
                     **{f"eval/{name}/f1_{k}": v["f1"] for name, m in per_set.items()
                        for k, v in m["stance"]["per_class"].items()},
-                    **{f"eval/{name}/ece": m["stance"]["calibration"]["ece"] for name, m in per_set.items()},
+                    **{f"eval/{name}/{k}": m["stance"]["calibration"][k] for name, m in per_set.items()
+                       for k in ("ece", "log_loss")},
                     **{f"cluster/{name}/{k}": m["clustering"]["grouping"][k] for name, m in per_set.items()
                        if m["clustering"]["grouping"] for k in ("b3_f1", "b3_precision", "b3_recall")},
                     **{f"cluster/{name}/canonical_claims": m["clustering"]["canonical_claims"]
@@ -216,9 +217,10 @@ def sets_table(m: dict) -> str:
                                                                                    for x in m["sets"].values())
         rows.append([name, ev, st["n"], _with_interval(st, "macro_f1"), _with_interval(st, "accuracy"),
                      *(_with_interval({**st, **{f"f1_{k}": v["f1"] for k, v in st["per_class"].items()}}, f"f1_{k}")
-                       for k in st["per_class"]), st.get("calibration", {}).get("ece", "")])
+                       for k in st["per_class"]), st.get("calibration", {}).get("ece", ""),
+                     st.get("calibration", {}).get("log_loss", "")])
     return markdown_table(["set", "events", "pairs", "macro-F1", "accuracy", "F1 agree", "F1 disagree",
-                           "F1 discuss", "F1 unrelated", "ECE"], rows)
+                           "F1 discuss", "F1 unrelated", "ECE", "log loss"], rows)
 
 
 def grouping_table(m: dict) -> str:

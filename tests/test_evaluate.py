@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from pipeline.core.records import STANCE_LABELS
-from pipeline.measure.metrics import fnc_score, segmentation_metrics, stance_metrics
+from pipeline.measure.metrics import calibration_error, fnc_score, segmentation_metrics, stance_metrics
 
 GOLD = ["agree", "agree", "disagree", "discuss", "unrelated", "unrelated"]
 PRED = ["agree", "discuss", "disagree", "discuss", "unrelated", "agree"]
@@ -143,3 +144,22 @@ def test_grouping_metrics_b_cubed_by_hand():
     singletons = grouping_metrics([[x] for c in clusters for x in c], gold)
     assert singletons["b3_precision"] == 1.0 and singletons["b3_recall"] == 0.75
     assert grouping_metrics(clusters, [{"article_id": "a", "sentence": "x"}]) is None  # no gold groups
+
+
+def test_calibration_error_and_log_loss_by_hand():
+    import math
+
+    # columns: agree, disagree, discuss, unrelated
+    probs = [[0.9, 0.0, 0.1, 0.0],    # confidence 0.9, right
+             [0.85, 0.05, 0.1, 0.0],  # 0.85, wrong (gold discuss)
+             [0.1, 0.0, 0.3, 0.6],    # 0.6, right
+             [0.0, 0.0, 0.4, 0.6]]    # 0.6, wrong (gold disagree, given probability 0)
+    gold = ["agree", "discuss", "unrelated", "disagree"]
+    out = calibration_error(gold, probs)
+    # bins: (0.5, 0.6] holds the two 0.6s (accuracy 0.5), (0.8, 0.9] the 0.9 and the 0.85 (accuracy 0.5)
+    assert out["ece"] == pytest.approx(0.5 * abs(0.6 - 0.5) + 0.5 * abs(0.875 - 0.5))
+    assert [row[:2] for row in out["bins"]] == [[0.5, 2], [0.8, 2]]
+    eps = float(np.finfo(float).eps)
+    expected = -(math.log(0.9) + math.log(0.1) + math.log(0.6) + math.log(eps)) / 4
+    assert out["log_loss"] == pytest.approx(expected, rel=1e-3)  # a right label given 0 costs -log(eps), about 36
+    assert calibration_error([], []) == {"ece": None, "log_loss": None, "bins": []}

@@ -229,10 +229,25 @@ def test_a_claims_own_source_article_agrees_or_discusses_when_hedged_never_disag
 
 def test_rule_discuss_when_both_scores_are_below_threshold(head):
     X = np.array([_features(0.8, head.agree_threshold - 0.01, head.disagree_threshold - 0.01)])
-    probs = head.predict_proba(X)[0]
-    assert probs[STANCE_LABELS.index("agree")] == 0.0
-    assert probs[STANCE_LABELS.index("disagree")] == 0.0
+    shares = RuleStance(smoothing=0.0).fit().predict_proba(X)[0]
+    assert shares[STANCE_LABELS.index("agree")] == 0.0
+    assert shares[STANCE_LABELS.index("disagree")] == 0.0
     assert head.predict(X)[0] == "discuss"
+    # with the configured smoothing what the rule rules out keeps smoothing / 4, not a certain-looking 0
+    assert head.predict_proba(X)[0][STANCE_LABELS.index("agree")] == pytest.approx(head.smoothing / 4)
+
+
+def test_smoothing_keeps_every_label_and_mixes_in_the_uniform():
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.uniform(0, 1, size=(200, len(FEATURES))), np.array(list(CASES.values()))])
+    sharp = RuleStance(smoothing=0.0).fit()
+    for smoothing in (0.1, 0.25, 0.5):
+        soft = RuleStance(smoothing=smoothing).fit()
+        assert soft.predict(X).tolist() == sharp.predict(X).tolist()
+        np.testing.assert_allclose(soft.predict_proba(X), (1 - smoothing) * sharp.predict_proba(X) + smoothing / 4)
+        assert soft.predict_proba(X).min() >= smoothing / 4 - 1e-12
+    with pytest.raises(ValueError, match="smoothing"):
+        RuleStance(smoothing=1.0).fit().predict_proba(X)
 
 
 def test_predict_proba_rows_sum_to_one_and_predict_is_argmax(head):
@@ -272,6 +287,7 @@ def test_get_params_returns_constructor_args():
         "disagree_threshold": 0.7,
         "contradiction_similarity": 0.4,
         "name_weight": 0.3,
+        "smoothing": 0.1,
     }
     assert RuleStance(**params).get_params() == params
     # the class defaults are the configured rule (conf/stance/rule.yaml), so code and config cannot drift apart
@@ -359,3 +375,15 @@ def test_rule_fit_never_scores_below_its_configured_thresholds():
     fitted = RuleStance(**configured.get_params()).fit(X, y)
 
     assert fitted.train_macro_f1_ >= round(before, 4)
+
+
+def test_a_rule_saved_before_smoothing_loads_as_it_was_saved(tmp_path):
+    import joblib
+
+    old = RuleStance().fit()
+    del old.smoothing  # what a pickle from before rule step 8 holds
+    joblib.dump(old, tmp_path / "head.joblib")
+    loaded = joblib.load(tmp_path / "head.joblib")
+    assert loaded.get_params()["smoothing"] == 0.0
+    X = np.array(list(CASES.values()))
+    np.testing.assert_allclose(loaded.predict_proba(X), RuleStance(smoothing=0.0).fit().predict_proba(X))

@@ -28,6 +28,10 @@ sentence that gives c, and sig(x) = 1 / (1 + exp(-x / temperature)):
    article agrees (or discusses, when that sentence reports it as an allegation as in 3 with a cue the claim itself
    does not carry: "X reportedly did Y" against the claim "X did Y", not "Trump accused ..." against "Trump
    accused ..."); a source article never disagrees.
+8. The probabilities are (1 - smoothing) x these scores + smoothing / 4. The scores give exactly 0 to what the steps
+   rule out (disagree when no sentence contradicts), and the rule is wrong on some of those cells; a 0 on the right
+   label is an infinite log loss and says "certain" where nothing is. Smoothing keeps every row's order, so the
+   labels are the same for any value; it was chosen for log loss and calibration on 14 dev events (README).
 
 `fit(X, y)` with labels picks the five thresholds by grid search (GRID plus the configured values) for the best
 macro-F1 on (X, y), e.g. FNC-1 train (`make train ARGS="stance=rule"`), with name_weight as configured; `fit()`
@@ -63,7 +67,7 @@ def _sig(x: np.ndarray, temperature: float) -> np.ndarray:
 
 def rule_proba(X: np.ndarray, unrelated_similarity: float, discuss_similarity: float, agree_threshold: float,
                disagree_threshold: float, temperature: float, contradiction_similarity: float = 0.4,
-               name_weight: float = 0.2) -> np.ndarray:
+               name_weight: float = 0.2, smoothing: float = 0.0) -> np.ndarray:
     col = lambda name: X[:, _COL[name]]  # noqa: E731
     sim, e, c = col("similarity"), col("max_entailment"), col("max_contradiction")
     related = _sig(sim - unrelated_similarity, temperature)
@@ -81,7 +85,8 @@ def rule_proba(X: np.ndarray, unrelated_similarity: float, discuss_similarity: f
     source = col("is_source") > 0  # the claim's own article: its sentence states the claim (7.)
     hedged = col("source_hedged") > 0
     probs[source] = np.where(hedged[source, None], [[0.1, 0.0, 0.9, 0.0]], [[0.9, 0.0, 0.1, 0.0]])
-    return probs / probs.sum(axis=1, keepdims=True)
+    probs = probs / probs.sum(axis=1, keepdims=True)
+    return (1.0 - smoothing) * probs + smoothing / probs.shape[1]  # step 8
 
 
 def _macro_f1(gold: np.ndarray, pred: np.ndarray, k: int) -> float:
@@ -94,14 +99,20 @@ def _macro_f1(gold: np.ndarray, pred: np.ndarray, k: int) -> float:
 class RuleStance(ClassifierMixin, BaseEstimator):
     def __init__(self, unrelated_similarity: float = 0.35, discuss_similarity: float = 0.6,
                  agree_threshold: float = 0.6, disagree_threshold: float = 0.4, temperature: float = 0.05,
-                 contradiction_similarity: float = 0.4, name_weight: float = 0.2):
+                 contradiction_similarity: float = 0.4, name_weight: float = 0.2, smoothing: float = 0.25):
         self.unrelated_similarity = unrelated_similarity
+        self.smoothing = smoothing
         self.name_weight = name_weight
         self.contradiction_similarity = contradiction_similarity
         self.discuss_similarity = discuss_similarity
         self.agree_threshold = agree_threshold
         self.disagree_threshold = disagree_threshold
         self.temperature = temperature
+
+    def __setstate__(self, state):
+        # a rule saved before smoothing existed (rule step 8) gave its scores unsmoothed: it loads as it was saved
+        state.setdefault("smoothing", 0.0)
+        super().__setstate__(state)
 
     def fit(self, X=None, y=None):
         """Without labels, keep the configured thresholds; with labels, grid-search them for macro-F1."""
@@ -128,8 +139,10 @@ class RuleStance(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         check_is_fitted(self)
+        if not 0.0 <= self.smoothing < 1.0:
+            raise ValueError(f"stance.smoothing must be in [0, 1), not {self.smoothing}")
         return rule_proba(np.asarray(X, dtype=float), **self.thresholds_, temperature=self.temperature,
-                          name_weight=self.name_weight)
+                          name_weight=self.name_weight, smoothing=self.smoothing)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.array(STANCE_LABELS)[self.predict_proba(X).argmax(axis=1)]
