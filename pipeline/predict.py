@@ -235,6 +235,9 @@ def predict_chunks(articles: Sequence[Article], cfg, scorer, head, claims: Seque
     id and outlet. Given claims are scored against the articles they list (any copy's id may be listed), else
     against every article, in one chunk; extracted claims against the articles of their story.
     """
+    join = cfg.evidence.join
+    if isinstance(join, bool) or not isinstance(join, int) or join < 0:
+        raise PipelineError(None, f"evidence.join must be 0 (off) or the number of sentences to join, not {join!r}")
     timer = Timer()
     backend = build_backend(cfg)
     scored = [a for a in articles if not a.duplicate_of]

@@ -191,6 +191,19 @@ def test_cli_bad_story_pages_is_refused_in_one_line_before_any_work(tmp_path, va
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(("setting", "match"), [
+    (["evidence.join=-1"], "evidence.join must be 0"),
+    (["evidence.join=2.5"], "evidence.join must be 0"),
+    (["stance=rule", "stance.smoothing=1.5"], r"stance.smoothing must be in \[0, 1\)"),
+    (["stance=rule", "stance.smoothing=-0.1"], r"stance.smoothing must be in \[0, 1\)"),
+])
+def test_out_of_range_settings_are_refused_with_no_output(cfg_factory, tmp_path, tiny_nli_model, setting, match):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(BODY)
+    expect_error(cfg_factory, tmp_path, tmp_path / "in", match, *setting, "tracking.enabled=false",
+                 model=str(tiny_nli_model))
+
+
 def test_sigterm_mid_run_leaves_no_output_and_no_temporary_directory(tmp_path):
     """A run killed with SIGTERM (a scheduler, `timeout`) unwinds: exit 143, no output directory and none of the
     temporary one it was writing, so a rerun starts clean (its caches keep the work done)."""

@@ -58,14 +58,21 @@ def load_head(cfg):
                             n, cfg.evidence.top_k)
             return head, info
         log.warning("no trained stance head at %s (run `make train`); using the documented rule", path)
-        head = instantiate_unwrapped(node.fallback).fit()
+        head = _fitted_rule(instantiate_unwrapped(node.fallback))
         return head, {"kind": type(head).__name__, "params": head.get_params(), "fallback": True}
     head = instantiate_unwrapped(node)
     if hasattr(head, "fit") and type(head).__name__ == "RuleStance":
-        head.fit()
+        head = _fitted_rule(head)
         return head, {"kind": "RuleStance", "params": head.get_params()}
     raise PipelineError(None, f"stance head {node.get('_target_')} must be trained first: run `make train`, then "
                               "use stance=trained")
+
+
+def _fitted_rule(head):
+    try:
+        return head.fit()
+    except ValueError as err:  # a configured value out of range: one line, before any work is done
+        raise PipelineError(None, str(err)) from None
 
 
 def _load_saved(path: Path):

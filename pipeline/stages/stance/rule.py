@@ -116,6 +116,8 @@ class RuleStance(ClassifierMixin, BaseEstimator):
 
     def fit(self, X=None, y=None):
         """Without labels, keep the configured thresholds; with labels, grid-search them for macro-F1."""
+        if not 0.0 <= self.smoothing < 1.0:
+            raise ValueError(f"stance.smoothing must be in [0, 1), not {self.smoothing}")
         self.classes_ = np.array(STANCE_LABELS)
         self.thresholds_ = {name: float(getattr(self, name)) for name in _THRESHOLDS}
         if y is None:
@@ -139,8 +141,6 @@ class RuleStance(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         check_is_fitted(self)
-        if not 0.0 <= self.smoothing < 1.0:
-            raise ValueError(f"stance.smoothing must be in [0, 1), not {self.smoothing}")
         return rule_proba(np.asarray(X, dtype=float), **self.thresholds_, temperature=self.temperature,
                           name_weight=self.name_weight, smoothing=self.smoothing)
 
