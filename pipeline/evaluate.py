@@ -215,10 +215,10 @@ def sets_table(m: dict) -> str:
             continue
         ev = len(m["sets"][name]["events"]) if name in m.get("sets", {}) else sum(len(x["events"])
                                                                                    for x in m["sets"].values())
+        calibration = st.get("calibration", {})
         rows.append([name, ev, st["n"], _with_interval(st, "macro_f1"), _with_interval(st, "accuracy"),
                      *(_with_interval({**st, **{f"f1_{k}": v["f1"] for k, v in st["per_class"].items()}}, f"f1_{k}")
-                       for k in st["per_class"]), st.get("calibration", {}).get("ece", ""),
-                     st.get("calibration", {}).get("log_loss", "")])
+                       for k in st["per_class"]), calibration.get("ece", ""), calibration.get("log_loss", "")])
     return markdown_table(["set", "events", "pairs", "macro-F1", "accuracy", "F1 agree", "F1 disagree",
                            "F1 discuss", "F1 unrelated", "ECE", "log loss"], rows)
 

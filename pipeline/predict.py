@@ -152,6 +152,9 @@ def score_pairs(articles: Sequence[Article], claims: Sequence[CanonicalClaim], s
                 ) -> list[StancePair]:
     """Evidence retrieval and NLI for every (claim, article) pair to score: each claim against every article, or,
     with `stories` given as (claims, articles) groups, each story's claims against that story's articles only."""
+    join = cfg.evidence.join  # checked here, where every job (infer, eval, train, bench) builds its pairs
+    if isinstance(join, bool) or not isinstance(join, int) or join < 0:
+        raise PipelineError(None, f"evidence.join must be 0 (off) or the number of sentences to join, not {join!r}")
     cache = embedding_cache(cfg)
     claim_emb = embed_texts([c.text for c in claims], cfg.evidence.encoder, cache=cache, backend=backend)
     flat = [s for a in articles for s in sentences[a.article_id]]
@@ -167,8 +170,7 @@ def score_pairs(articles: Sequence[Article], claims: Sequence[CanonicalClaim], s
     pairs = []
     for story_claims, story_articles in (stories if stories is not None else [(claims, articles)]):
         vecs = claim_emb[[claim_row[id(c)] for c in story_claims]] if story_claims else claim_emb[:0]
-        pairs += build_pairs(story_claims, vecs, story_articles, sentences, sentence_emb, cfg.evidence.top_k,
-                            cfg.evidence.join)
+        pairs += build_pairs(story_claims, vecs, story_articles, sentences, sentence_emb, cfg.evidence.top_k, join)
     timer.lap("evidence_s")
     gate = cfg.evidence.get("gate_similarity")
     inputs = nli_inputs(pairs, gate)
@@ -235,9 +237,6 @@ def predict_chunks(articles: Sequence[Article], cfg, scorer, head, claims: Seque
     id and outlet. Given claims are scored against the articles they list (any copy's id may be listed), else
     against every article, in one chunk; extracted claims against the articles of their story.
     """
-    join = cfg.evidence.join
-    if isinstance(join, bool) or not isinstance(join, int) or join < 0:
-        raise PipelineError(None, f"evidence.join must be 0 (off) or the number of sentences to join, not {join!r}")
     timer = Timer()
     backend = build_backend(cfg)
     scored = [a for a in articles if not a.duplicate_of]
