@@ -44,15 +44,15 @@ def test_real_model_keeps_gold_answers_it_had(seeds_run):
     stances = {(s["claim_id"], s["article_id"]): s for s in map(json.loads, (seeds_run / "stances.jsonl").open())}
     articles = sorted({a for _, a in stances})
     # c01 "Trump accused Russia of helping North Korea evade international sanctions": four outlets report it. MiniLM
-    # reads three of them as stating it; for 000 its best entailment is 0.53, under the agree cut chosen for the MPNet
-    # models (0.6 since 2026-12-07; it was 0.5), and with the disagree cut chosen for the v2/v3 soup (0.4, 2026-12-07)
-    # MiniLM's 0.53 contradiction from 000's sentence on China's steps against Kim counts: disagree, by 0.49 to
-    # discuss 0.48 (an error of the small model that this guard pins, so a change to it is seen)
-    assert [stances[("c01", a)]["label"] for a in articles[1:4]] == ["agree"] * 3
+    # reads three of them as stating it clearly; for 000 its best entailment is 0.53, over the agree cut chosen for the
+    # v2/v4 soup (0.5 since session 6 of 2026-12-07; 0.6 before, when 000 came out disagree), so 000 agrees too. Its
+    # 0.4-0.6 contradiction from the sentence on China's steps against Kim does not count: a sentence states the claim
+    # (rule step 4), and it is under the disagree cut (0.6) anyway
+    assert [stances[("c01", a)]["label"] for a in articles[:4]] == ["agree"] * 4
     first = stances[("c01", articles[0])]
     assert 0.5 < max(e["entailment"] for e in first["evidence"]) < 0.6
     worst = max(first["evidence"], key=lambda e: e["contradiction"])
-    assert first["label"] == "disagree" and "China" in worst["sentence"] and 0.4 < worst["contradiction"] < 0.6
+    assert "China" in worst["sentence"] and 0.4 < worst["contradiction"] < 0.6
     # c33 (Japan should build nuclear weapons) and c34 (a trip to Moscow) are in no article. Since the contradiction
     # cuts were lowered for the MPNet default (2026-12-03: similarity 0.6 -> 0.4, contradiction 0.5 -> 0.4; MiniLM's
     # basil-dev macro-F1 0.412 -> 0.411 with them, MLflow "minilm-cuts"; contradiction 0.6 again since 2026-12-07),
