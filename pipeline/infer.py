@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from pipeline.core import atomic, files
 from pipeline.core.cli import guarded, quiet_libraries, set_seed
-from pipeline.core.records import PipelineError
+from pipeline.core.records import PipelineError, is_whole_number
 from pipeline.core.tracking import execute
 from pipeline.stages.ingest import load_articles, load_claims
 
@@ -52,7 +52,7 @@ def versions() -> dict[str, str]:
 def story_pages_limit(cfg: DictConfig) -> int | None:
     """`report.story_pages`: null, or a whole number of stories >= 0; anything else is refused before any work."""
     limit = cfg.get("report", {}).get("story_pages")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+    if limit is not None and not is_whole_number(limit):
         raise PipelineError(None, f"report.story_pages must be a whole number >= 0 or null, not {limit!r}")
     return limit
 

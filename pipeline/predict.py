@@ -25,6 +25,7 @@ from pipeline.core.records import (
     Sentence,
     StancePair,
     StancePrediction,
+    is_whole_number,
 )
 from pipeline.stages.cluster import cluster_claims, merge_by_entailment
 from pipeline.stages.coverage import claim_coverage, sort_claims
@@ -153,7 +154,7 @@ def score_pairs(articles: Sequence[Article], claims: Sequence[CanonicalClaim], s
     """Evidence retrieval and NLI for every (claim, article) pair to score: each claim against every article, or,
     with `stories` given as (claims, articles) groups, each story's claims against that story's articles only."""
     join = cfg.evidence.join  # checked here, where every job (infer, eval, train, bench) builds its pairs
-    if isinstance(join, bool) or not isinstance(join, int) or join < 0:
+    if not is_whole_number(join):
         raise PipelineError(None, f"evidence.join must be 0 (off) or the number of sentences to join, not {join!r}")
     cache = embedding_cache(cfg)
     claim_emb = embed_texts([c.text for c in claims], cfg.evidence.encoder, cache=cache, backend=backend)

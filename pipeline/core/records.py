@@ -37,6 +37,11 @@ class EmptyFileError(PipelineError):
     """An input file with no content (a directory of articles skips these with a warning)."""
 
 
+def is_whole_number(value: object) -> bool:
+    """A setting that counts something: an int >= 0, and not a bool (YAML's true is an int to Python)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 @dataclass(frozen=True)
 class Article:
     article_id: str
