@@ -158,6 +158,44 @@ def test_a_bare_claim_that_the_article_gives_only_as_someones_words_is_discuss(h
     assert head.predict(X).tolist() == ["agree"]
 
 
+def test_quote_cues_read_a_quotation_or_a_present_tense_warning_as_someones_words():
+    """basil-dev 1b96a5db c11: the law's risk is given only inside Obama's quoted veto message and as what officials
+    "warn"; the article does not assert it (discuss). The claim of that warning agrees; the switch off keeps agree."""
+    quoted = Evidence("\u201cAs a result, our nation may find itself subject to lawsuits in foreign courts.\u201d", 4,
+                      0.7, 0.88, 0.1, 0.02)
+    warn = Evidence("Administration officials warn that it would put Americans overseas at legal risk.", 2, 0.7,
+                    0.95, 0.04, 0.01)
+    claim = "The new law will leave Americans overseas open to lawsuits in foreign courts."
+    with_cues, without = RuleStance(quote_cues=True).fit(), RuleStance(quote_cues=False).fit()
+    for sentence in (quoted, warn):
+        X = to_features([_pair(claim, sentence)])
+        assert X[0, FEATURES.index("entailing_quoted")] == 1.0
+        assert X[0, FEATURES.index("entailing_attributed")] == 0.0  # the past-tense list alone does not see it
+        assert with_cues.predict(X).tolist() == ["discuss"]
+        assert without.predict(X).tolist() == ["agree"]
+    said = to_features([_pair("Officials warned the law exposes Americans to lawsuits abroad.", warn)])
+    assert with_cues.predict(said).tolist() == ["agree"]
+    own = to_features([_pair(claim, Evidence("The law leaves Americans open to lawsuits abroad.", 0, 0.8, 0.9,
+                                             0.08, 0.02))])
+    assert own[0, FEATURES.index("entailing_quoted")] == 0.0 and with_cues.predict(own).tolist() == ["agree"]
+
+
+def test_forecast_cues_read_an_expected_event_as_not_yet_done():
+    """basil-dev f506aafc c04 (NOTES.md, "expected vs. done"): "is expected to plead guilty" does not report that
+    she pleaded guilty: discuss, even for an attributed claim. A claim that is itself a forecast agrees."""
+    sentence = Evidence("His wife is expected to plead guilty to filing false tax returns.", 1, 0.8, 0.98, 0.01, 0.01)
+    head = RuleStance(forecast_cues=True).fit()
+    for claim in ("Jackson's wife pleaded guilty to a false tax filing charge.",
+                  "Prosecutors said Jackson's wife pleaded guilty to a tax charge."):
+        X = to_features([_pair(claim, sentence)])
+        assert X[0, FEATURES.index("entailing_forecast")] == 1.0
+        assert head.predict(X).tolist() == ["discuss"]
+        assert RuleStance(forecast_cues=False).fit().predict(X).tolist() == ["agree"]
+    forecast = to_features([_pair("Jackson's wife is expected to plead guilty to a tax charge.", sentence)])
+    assert forecast[0, FEATURES.index("entailing_forecast")] == 0.0
+    assert head.predict(forecast).tolist() == ["agree"]
+
+
 def test_one_sentence_in_the_articles_own_voice_is_enough_to_agree(head):
     claim = "Conservative radio host Laura Ingraham backed Brat."
     said = Evidence("Ms. Ingraham, who backed Mr. Brat, said the result was a repudiation.", 4, 0.7, 0.75, 0.2, 0.05)
@@ -288,6 +326,8 @@ def test_get_params_returns_constructor_args():
         "contradiction_similarity": 0.4,
         "name_weight": 0.3,
         "smoothing": 0.1,
+        "quote_cues": True,
+        "forecast_cues": True,
     }
     assert RuleStance(**params).get_params() == params
     # the class defaults are the configured rule (conf/stance/rule.yaml), so code and config cannot drift apart

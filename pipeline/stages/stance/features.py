@@ -41,6 +41,9 @@ FEATURES: tuple[str, ...] = (
     "name_coverage",         # share of the claim's names (capitalised words: people, places, bodies) in the article
     "entailing_attributed",  # every sentence that states it gives it as someone's words ("X said", "argued") that
                              # the claim does not attribute
+    "entailing_quoted",      # ... or is a direct quotation, or says "warn", "argue", "insist" (the present tense)
+    "entailing_forecast",    # every sentence that states it gives it as expected ("is expected to plead guilty"),
+                             # a forecast the claim does not make
 )
 
 REFUTE = {"fake", "false", "hoax", "deny", "denies", "denied", "debunk", "debunked", "not", "no", "never", "fraud",
@@ -73,6 +76,12 @@ SAYS = {"said", "says", "say", "saying", "told", "tells", "telling", "according"
         "asserted", "asserts", "asserting", "claimed", "claims", "claiming", "contended", "contends", "insisted",
         "insists", "insisting", "warned", "warns", "warning", "suggested", "suggests", "suggesting", "believes",
         "believed", "predicted", "predicts", "maintained", "maintains", "wrote", "writes", "tweeted"}
+# the present tense of the same verbs ("Administration officials warn that ..."), and the marks that open a quotation:
+# a sentence that opens with one gives someone's words, its speaker named in the next or the last sentence
+SAYS_PRESENT = {"warn", "argue", "insist", "contend", "assert", "predict"}
+QUOTE_MARKS = ('"', "\u201c", "\u2018")
+# a sentence that gives something as expected reports a forecast, not a done fact ("expected vs. done", NOTES.md)
+FORECAST = {"expected", "expects", "expect"}
 STOP = {"the", "a", "an", "of", "to", "in", "on", "for", "and", "or", "is", "are", "was", "were", "be", "been",
         "it", "its", "that", "this", "with", "as", "at", "by", "from", "has", "have", "had", "he", "she", "they",
         "his", "her", "their", "will", "would", "s", "t"}
@@ -125,7 +134,9 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
             ev_tokens = [_tokens(ev.sentence) for ev in pair.evidence]
             # the sentences that state the claim (entailment >= 0.5; else the most entailing one): the article
             # reports it as an allegation or as someone's words only if every one of them does
-            stating = [set(ev_tokens[j]) for j in (np.flatnonzero(ent >= 0.5) if ent.max() >= 0.5 else [ent.argmax()])]
+            stating_at = np.flatnonzero(ent >= 0.5) if ent.max() >= 0.5 else [ent.argmax()]
+            stating = [set(ev_tokens[j]) for j in stating_at]
+            quotes = [pair.evidence[j].sentence.lstrip().startswith(QUOTE_MARKS) for j in stating_at]
             says = SAYS - claim_words
             row.update(
                 similarity=pair.similarity, max_entailment=ent.max(), max_contradiction=con.max(),
@@ -140,6 +151,9 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
                 similarity_of_max_contradiction=sims[int(con.argmax())],
                 entailing_hedged=float(all(words & ALLEGATION for words in stating)),
                 entailing_attributed=float(all(words & says for words in stating)),
+                entailing_quoted=float(all(q or bool(words & ((says | SAYS_PRESENT) - claim_words))
+                                           for words, q in zip(stating, quotes))),
+                entailing_forecast=float(all(words & (FORECAST - claim_words) for words in stating)),
             )
         row["claim_hedged"] = float("?" in pair.claim_text or bool(claim_words & HEDGE))
         row["claim_attributed"] = float(bool(claim_words & CLAIM_REPORTS))

@@ -16,6 +16,10 @@ sentence that gives c, and sig(x) = 1 / (1 + exp(-x / temperature)):
    claim as an allegation ("reportedly", "alleged", "accused", a lawsuit) or as someone's words ("X said",
    "argued", "warned": the article reports them, it does not assert them) and the claim is not itself a report of
    speech ("X said ...", "X described ... as"), that share goes to discuss instead (label guide, hard case 1).
+   With `quote_cues`, a sentence that opens a quotation, or says "warn", "argue", "insist" in the present tense,
+   gives someone's words too; with `forecast_cues`, a sentence that gives the claim as "expected" ("is expected
+   to plead guilty" for "pleaded guilty") reports a forecast, not a done fact, and its share goes to discuss
+   whoever the claim attributes.
 4. disagree gets c x sig(s_c - contradiction_similarity) if c >= disagree_threshold and no sentence states the claim:
    a contradiction counts only from a sentence about the same subject (NLI models call a loosely related sentence
    "contradiction" readily), and it never outweighs a sentence that states the claim, since the article then
@@ -67,14 +71,18 @@ def _sig(x: np.ndarray, temperature: float) -> np.ndarray:
 
 def rule_proba(X: np.ndarray, unrelated_similarity: float, discuss_similarity: float, agree_threshold: float,
                disagree_threshold: float, temperature: float, contradiction_similarity: float = 0.4,
-               name_weight: float = 0.2, smoothing: float = 0.0) -> np.ndarray:
+               name_weight: float = 0.2, smoothing: float = 0.0, quote_cues: bool = True,
+               forecast_cues: bool = True) -> np.ndarray:
     col = lambda name: X[:, _COL[name]]  # noqa: E731
     sim, e, c = col("similarity"), col("max_entailment"), col("max_contradiction")
     related = _sig(sim - unrelated_similarity, temperature)
     close = _sig(sim - name_weight * (1.0 - col("name_coverage")) - discuss_similarity, temperature)
     close_c = _sig(col("similarity_of_max_contradiction") - contradiction_similarity, temperature)
     states = e >= agree_threshold
-    allegation = np.maximum(col("entailing_hedged"), col("entailing_attributed")) * (1.0 - col("claim_attributed"))
+    words = col("entailing_quoted") if quote_cues else col("entailing_attributed")
+    allegation = np.maximum(col("entailing_hedged"), words) * (1.0 - col("claim_attributed"))
+    if forecast_cues:
+        allegation = np.maximum(allegation, col("entailing_forecast"))
     total = np.maximum(e + c * close_c, 1.0)
     stated = np.where(states, e / total, 0.0)
     agree, reported = stated * (1.0 - allegation), stated * allegation
@@ -99,8 +107,11 @@ def _macro_f1(gold: np.ndarray, pred: np.ndarray, k: int) -> float:
 class RuleStance(ClassifierMixin, BaseEstimator):
     def __init__(self, unrelated_similarity: float = 0.35, discuss_similarity: float = 0.6,
                  agree_threshold: float = 0.5, disagree_threshold: float = 0.6, temperature: float = 0.05,
-                 contradiction_similarity: float = 0.4, name_weight: float = 0.2, smoothing: float = 0.25):
+                 contradiction_similarity: float = 0.4, name_weight: float = 0.2, smoothing: float = 0.25,
+                 quote_cues: bool = True, forecast_cues: bool = True):
         self.unrelated_similarity = unrelated_similarity
+        self.quote_cues = quote_cues
+        self.forecast_cues = forecast_cues
         self.smoothing = smoothing
         self.name_weight = name_weight
         self.contradiction_similarity = contradiction_similarity
@@ -110,8 +121,11 @@ class RuleStance(ClassifierMixin, BaseEstimator):
         self.temperature = temperature
 
     def __setstate__(self, state):
-        # a rule saved before smoothing existed (rule step 8) gave its scores unsmoothed: it loads as it was saved
+        # a rule saved before smoothing existed (rule step 8) gave its scores unsmoothed, and one saved before the
+        # quote and forecast cues (step 3) did without them: each loads as it was saved
         state.setdefault("smoothing", 0.0)
+        state.setdefault("quote_cues", False)
+        state.setdefault("forecast_cues", False)
         super().__setstate__(state)
 
     def fit(self, X=None, y=None):
@@ -131,8 +145,8 @@ class RuleStance(ClassifierMixin, BaseEstimator):
             params = dict(zip(_THRESHOLDS, map(float, values)))
             if params["discuss_similarity"] < params["unrelated_similarity"]:
                 continue
-            pred = rule_proba(X, **params, temperature=self.temperature,
-                              name_weight=self.name_weight).argmax(axis=1)
+            pred = rule_proba(X, **params, temperature=self.temperature, name_weight=self.name_weight,
+                              **self._cues()).argmax(axis=1)
             score = _macro_f1(gold, pred, len(STANCE_LABELS))
             if score > best:
                 best, self.thresholds_ = score, params
@@ -142,7 +156,10 @@ class RuleStance(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         check_is_fitted(self)
         return rule_proba(np.asarray(X, dtype=float), **self.thresholds_, temperature=self.temperature,
-                          name_weight=self.name_weight, smoothing=self.smoothing)
+                          name_weight=self.name_weight, smoothing=self.smoothing, **self._cues())
+
+    def _cues(self) -> dict:
+        return {"quote_cues": bool(self.quote_cues), "forecast_cues": bool(self.forecast_cues)}
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.array(STANCE_LABELS)[self.predict_proba(X).argmax(axis=1)]
