@@ -417,13 +417,33 @@ def test_rule_fit_never_scores_below_its_configured_thresholds():
     assert fitted.train_macro_f1_ >= round(before, 4)
 
 
-def test_a_rule_saved_before_smoothing_loads_as_it_was_saved(tmp_path):
+def test_a_rule_saved_before_smoothing_and_the_cues_loads_as_it_was_saved(tmp_path):
     import joblib
 
     old = RuleStance().fit()
-    del old.smoothing  # what a pickle from before rule step 8 holds
+    del old.smoothing, old.quote_cues, old.forecast_cues  # what a pickle from before rule steps 8 and 3's cues holds
     joblib.dump(old, tmp_path / "head.joblib")
     loaded = joblib.load(tmp_path / "head.joblib")
-    assert loaded.get_params()["smoothing"] == 0.0
+    assert {k: loaded.get_params()[k] for k in ("smoothing", "quote_cues", "forecast_cues")} == {
+        "smoothing": 0.0, "quote_cues": False, "forecast_cues": False}
     X = np.array(list(CASES.values()))
-    np.testing.assert_allclose(loaded.predict_proba(X), RuleStance(smoothing=0.0).fit().predict_proba(X))
+    as_saved = RuleStance(smoothing=0.0, quote_cues=False, forecast_cues=False).fit()
+    np.testing.assert_allclose(loaded.predict_proba(X), as_saved.predict_proba(X))
+
+
+def test_a_head_saved_with_other_features_is_refused_with_one_line(tmp_path, cfg_factory):
+    """A head that `make train` saved before the features changed (here: before the quote and forecast columns) is
+    refused with a message naming its sidecar, not applied to columns it was not fitted on."""
+    import json
+
+    from pipeline.core.records import PipelineError
+    from pipeline.stages.stance.heads import SIDECAR, load_head, save_head
+
+    out = tmp_path / "head"
+    save_head(RuleStance().fit(), out, {"selected": "rule"})
+    sidecar = json.loads((out / SIDECAR).read_text())
+    sidecar["features"] = [f for f in FEATURES if f not in ("entailing_quoted", "entailing_forecast")]
+    (out / SIDECAR).write_text(json.dumps(sidecar))
+    with pytest.raises(PipelineError, match="trained on other features; run `make train` again") as err:
+        load_head(cfg_factory(f"stance.path={out}"))
+    assert SIDECAR in str(err.value)
