@@ -170,7 +170,7 @@ def test_quote_cues_read_a_quotation_or_a_present_tense_warning_as_someones_word
     for sentence in (quoted, warn):
         X = to_features([_pair(claim, sentence)])
         assert X[0, FEATURES.index("entailing_quoted")] == 1.0
-        assert X[0, FEATURES.index("entailing_attributed")] == 0.0  # the past-tense list alone does not see it
+        assert X[0, FEATURES.index("entailing_attributed")] == 0.0  # SAYS alone ("warned", "warns") does not see it
         assert with_cues.predict(X).tolist() == ["discuss"]
         assert without.predict(X).tolist() == ["agree"]
     said = to_features([_pair("Officials warned the law exposes Americans to lawsuits abroad.", warn)])

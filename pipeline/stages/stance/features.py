@@ -41,7 +41,7 @@ FEATURES: tuple[str, ...] = (
     "name_coverage",         # share of the claim's names (capitalised words: people, places, bodies) in the article
     "entailing_attributed",  # every sentence that states it gives it as someone's words ("X said", "argued") that
                              # the claim does not attribute
-    "entailing_quoted",      # ... or is a direct quotation, or says "warn", "argue", "insist" (the present tense)
+    "entailing_quoted",      # ... or is a direct quotation, or says "warn", "argue", "insist" (forms SAYS lacks)
     "entailing_forecast",    # every sentence that states it gives it as expected ("is expected to plead guilty"),
                              # a forecast the claim does not make
 )
@@ -76,8 +76,9 @@ SAYS = {"said", "says", "say", "saying", "told", "tells", "telling", "according"
         "asserted", "asserts", "asserting", "claimed", "claims", "claiming", "contended", "contends", "insisted",
         "insists", "insisting", "warned", "warns", "warning", "suggested", "suggests", "suggesting", "believes",
         "believed", "predicted", "predicts", "maintained", "maintains", "wrote", "writes", "tweeted"}
-# the present tense of the same verbs ("Administration officials warn that ..."), and the marks that open a quotation:
-# a sentence that opens with one gives someone's words, its speaker named in the next or the last sentence
+# the plain present of the same verbs, which SAYS lacks ("Administration officials warn that ..."), and the marks
+# that open a quotation: a sentence that opens with one gives someone's words, its speaker named in the next or the
+# last sentence
 SAYS_PRESENT = {"warn", "argue", "insist", "contend", "assert", "predict"}
 QUOTE_MARKS = ('"', "\u201c", "\u2018")
 # a sentence that gives something as expected reports a forecast, not a done fact ("expected vs. done", NOTES.md)

@@ -16,7 +16,7 @@ sentence that gives c, and sig(x) = 1 / (1 + exp(-x / temperature)):
    claim as an allegation ("reportedly", "alleged", "accused", a lawsuit) or as someone's words ("X said",
    "argued", "warned": the article reports them, it does not assert them) and the claim is not itself a report of
    speech ("X said ...", "X described ... as"), that share goes to discuss instead (label guide, hard case 1).
-   With `quote_cues`, a sentence that opens a quotation, or says "warn", "argue", "insist" in the present tense,
+   With `quote_cues`, a sentence that opens a quotation, or says "warn", "argue", "insist" (plain present),
    gives someone's words too; with `forecast_cues`, a sentence that gives the claim as "expected" ("is expected
    to plead guilty" for "pleaded guilty") reports a forecast, not a done fact, and its share goes to discuss
    whoever the claim attributes.
