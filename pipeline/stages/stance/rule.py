@@ -7,11 +7,13 @@ The rule, per (claim, article), follows the label definitions of `data/labels/RE
 claim-sentence similarity, e = best evidence entailment, c = best evidence contradiction, s_c = similarity of the
 sentence that gives c, and sig(x) = 1 / (1 + exp(-x / temperature)):
 1. related = sig(s - unrelated_similarity): how likely the article deals with the claim at all.
-2. close = sig(s - name_weight x (1 - n) - discuss_similarity), with n the share of the claim's names (its
-   capitalised words: people, places, bodies) that the article mentions: how likely it speaks of the claim's very
-   subject. On same-story articles every sentence is about the same people, so similarity alone calls many claims
-   "discussed" that the article never takes up; an article that lacks the claim's own actors ("Trump said ..." in
-   an article that never names Trump) is less likely to deal with it.
+2. close = sig(s + entailment_weight x e - name_weight x (1 - n) - discuss_similarity), with n the share of the
+   claim's names (its capitalised words: people, places, bodies) that the article mentions: how likely it speaks of
+   the claim's very subject. On same-story articles every sentence is about the same people, so similarity alone
+   calls many claims "discussed" that the article never takes up; an article that lacks the claim's own actors
+   ("Trump said ..." in an article that never names Trump) is less likely to deal with it. A sentence that entails
+   part of the claim (e below the agree threshold) gives part of the information, which the label guide calls
+   discuss; `entailment_weight` lets that count towards closeness.
 3. agree gets e if e >= agree_threshold: a sentence that states the claim. When every such sentence only reports the
    claim as an allegation ("reportedly", "alleged", "accused", a lawsuit) or as someone's words ("X said",
    "argued", "warned": the article reports them, it does not assert them) and the claim is not itself a report of
@@ -72,11 +74,12 @@ def _sig(x: np.ndarray, temperature: float) -> np.ndarray:
 def rule_proba(X: np.ndarray, unrelated_similarity: float, discuss_similarity: float, agree_threshold: float,
                disagree_threshold: float, temperature: float, contradiction_similarity: float = 0.4,
                name_weight: float = 0.2, smoothing: float = 0.0, quote_cues: bool = True,
-               forecast_cues: bool = True) -> np.ndarray:
+               forecast_cues: bool = True, entailment_weight: float = 0.0) -> np.ndarray:
     col = lambda name: X[:, _COL[name]]  # noqa: E731
     sim, e, c = col("similarity"), col("max_entailment"), col("max_contradiction")
     related = _sig(sim - unrelated_similarity, temperature)
-    close = _sig(sim - name_weight * (1.0 - col("name_coverage")) - discuss_similarity, temperature)
+    close = _sig(sim + entailment_weight * e - name_weight * (1.0 - col("name_coverage")) - discuss_similarity,
+                 temperature)
     close_c = _sig(col("similarity_of_max_contradiction") - contradiction_similarity, temperature)
     states = e >= agree_threshold
     words = col("entailing_quoted") if quote_cues else col("entailing_attributed")
@@ -108,12 +111,13 @@ class RuleStance(ClassifierMixin, BaseEstimator):
     def __init__(self, unrelated_similarity: float = 0.35, discuss_similarity: float = 0.6,
                  agree_threshold: float = 0.5, disagree_threshold: float = 0.6, temperature: float = 0.05,
                  contradiction_similarity: float = 0.4, name_weight: float = 0.2, smoothing: float = 0.25,
-                 quote_cues: bool = True, forecast_cues: bool = True):
+                 quote_cues: bool = True, forecast_cues: bool = True, entailment_weight: float = 0.0):
         self.unrelated_similarity = unrelated_similarity
         self.quote_cues = quote_cues
         self.forecast_cues = forecast_cues
         self.smoothing = smoothing
         self.name_weight = name_weight
+        self.entailment_weight = entailment_weight
         self.contradiction_similarity = contradiction_similarity
         self.discuss_similarity = discuss_similarity
         self.agree_threshold = agree_threshold
@@ -126,6 +130,7 @@ class RuleStance(ClassifierMixin, BaseEstimator):
         state.setdefault("smoothing", 0.0)
         state.setdefault("quote_cues", False)
         state.setdefault("forecast_cues", False)
+        state.setdefault("entailment_weight", 0.0)  # and one saved before step 2 counted partial entailment
         super().__setstate__(state)
 
     def fit(self, X=None, y=None):
@@ -146,7 +151,7 @@ class RuleStance(ClassifierMixin, BaseEstimator):
             if params["discuss_similarity"] < params["unrelated_similarity"]:
                 continue
             pred = rule_proba(X, **params, temperature=self.temperature, name_weight=self.name_weight,
-                              **self._cues()).argmax(axis=1)
+                              **self._options()).argmax(axis=1)
             score = _macro_f1(gold, pred, len(STANCE_LABELS))
             if score > best:
                 best, self.thresholds_ = score, params
@@ -156,10 +161,11 @@ class RuleStance(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         check_is_fitted(self)
         return rule_proba(np.asarray(X, dtype=float), **self.thresholds_, temperature=self.temperature,
-                          name_weight=self.name_weight, smoothing=self.smoothing, **self._cues())
+                          name_weight=self.name_weight, smoothing=self.smoothing, **self._options())
 
-    def _cues(self) -> dict:
-        return {"quote_cues": bool(self.quote_cues), "forecast_cues": bool(self.forecast_cues)}
+    def _options(self) -> dict:
+        return {"quote_cues": bool(self.quote_cues), "forecast_cues": bool(self.forecast_cues),
+                "entailment_weight": float(self.entailment_weight)}
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.array(STANCE_LABELS)[self.predict_proba(X).argmax(axis=1)]
