@@ -196,6 +196,40 @@ def test_forecast_cues_read_an_expected_event_as_not_yet_done():
     assert head.predict(forecast).tolist() == ["agree"]
 
 
+def test_a_sentence_that_gives_part_of_the_claim_makes_it_discussed_with_entailment_weight():
+    """basil-dev 2b9468af c05 (label guide: partial information is discuss): the article gives "his speech in March"
+    for the claim "scheduled for March 3". The sentence entails part of the claim, below the agree threshold; with
+    entailment_weight that part counts towards closeness (discuss), without it the similarity alone is too low."""
+    claim = "Netanyahu's address to Congress is scheduled for March 3."
+    partial = Evidence("Netanyahu will give his speech to Congress in March.", 2, 0.46, 0.35, 0.6, 0.05)
+    X = to_features([_pair(claim, partial)])
+    params = {"discuss_similarity": 0.5, "name_weight": 0.3, "unrelated_similarity": 0.35}
+    assert RuleStance(**params, entailment_weight=0.2).fit().predict(X).tolist() == ["discuss"]
+    assert RuleStance(**params, entailment_weight=0.0).fit().predict(X).tolist() == ["unrelated"]
+    # a sentence that entails none of it gains nothing
+    none = to_features([_pair(claim, Evidence("Netanyahu will give his speech to Congress.", 2, 0.46, 0.01, 0.98,
+                                              0.01))])
+    assert RuleStance(**params, entailment_weight=0.2).fit().predict(none).tolist() == ["unrelated"]
+
+
+def test_headline_cues_read_a_headline_verb_of_speech_as_an_attributed_claim():
+    """batch 4 a28a0329 c04 (NOTES.md): "Vanity Fair pegs cost ..." reports what Vanity Fair says, so an article that
+    gives the figure as Vanity Fair's ("according to Vanity Fair") agrees; a bare claim stays discuss. The same for a
+    headline that opens with its speaker and a colon."""
+    sentence = Evidence("The reading cost taxpayers more than $1 million, according to Vanity Fair.", 1, 0.8, 0.95,
+                        0.04, 0.01)
+    on, off = RuleStance(headline_cues=True).fit(), RuleStance(headline_cues=False).fit()
+    for claim in ("Vanity Fair pegs cost of Constitution reading at over $1 million",
+                  "Vanity Fair: Constitution reading cost more than $1 million"):
+        X = to_features([_pair(claim, sentence)])
+        assert X[0, FEATURES.index("claim_speech_act")] == 1.0
+        assert X[0, FEATURES.index("claim_attributed")] == 0.0  # the older word list does not see it
+        assert on.predict(X).tolist() == ["agree"]
+        assert off.predict(X).tolist() == ["discuss"]
+    bare = to_features([_pair("The Constitution reading cost more than $1 million.", sentence)])
+    assert bare[0, FEATURES.index("claim_speech_act")] == 0.0 and on.predict(bare).tolist() == ["discuss"]
+
+
 def test_one_sentence_in_the_articles_own_voice_is_enough_to_agree(head):
     claim = "Conservative radio host Laura Ingraham backed Brat."
     said = Evidence("Ms. Ingraham, who backed Mr. Brat, said the result was a repudiation.", 4, 0.7, 0.75, 0.2, 0.05)
@@ -328,6 +362,8 @@ def test_get_params_returns_constructor_args():
         "smoothing": 0.1,
         "quote_cues": True,
         "forecast_cues": True,
+        "entailment_weight": 0.1,
+        "headline_cues": True,
     }
     assert RuleStance(**params).get_params() == params
     # the class defaults are the configured rule (conf/stance/rule.yaml), so code and config cannot drift apart
@@ -421,13 +457,15 @@ def test_a_rule_saved_before_smoothing_and_the_cues_loads_as_it_was_saved(tmp_pa
     import joblib
 
     old = RuleStance().fit()
-    del old.smoothing, old.quote_cues, old.forecast_cues  # what a pickle from before rule steps 8 and 3's cues holds
+    # what a pickle from before rule step 8, step 3's cues and step 2's entailment weight holds
+    del old.smoothing, old.quote_cues, old.forecast_cues, old.entailment_weight, old.headline_cues
     joblib.dump(old, tmp_path / "head.joblib")
     loaded = joblib.load(tmp_path / "head.joblib")
-    assert {k: loaded.get_params()[k] for k in ("smoothing", "quote_cues", "forecast_cues")} == {
-        "smoothing": 0.0, "quote_cues": False, "forecast_cues": False}
+    keys = ("smoothing", "quote_cues", "forecast_cues", "entailment_weight", "headline_cues")
+    assert {k: loaded.get_params()[k] for k in keys} == {
+        "smoothing": 0.0, "quote_cues": False, "forecast_cues": False, "entailment_weight": 0.0, "headline_cues": False}
     X = np.array(list(CASES.values()))
-    as_saved = RuleStance(smoothing=0.0, quote_cues=False, forecast_cues=False).fit()
+    as_saved = RuleStance(smoothing=0.0, quote_cues=False, forecast_cues=False, entailment_weight=0.0).fit()
     np.testing.assert_allclose(loaded.predict_proba(X), as_saved.predict_proba(X))
 
 

@@ -44,6 +44,8 @@ FEATURES: tuple[str, ...] = (
     "entailing_quoted",      # ... or is a direct quotation, or says "warn", "argue", "insist" (forms SAYS lacks)
     "entailing_forecast",    # every sentence that states it gives it as expected ("is expected to plead guilty"),
                              # a forecast the claim does not make
+    "claim_speech_act",      # the claim reports speech in headline words ("slams", "pegs", "statement") or opens
+                             # with its speaker and a colon ("Summers: ...")
 )
 
 REFUTE = {"fake", "false", "hoax", "deny", "denies", "denied", "debunk", "debunked", "not", "no", "never", "fraud",
@@ -70,6 +72,23 @@ CLAIM_REPORTS = SPEECH | ALLEGATION | {
     "conceded", "concedes", "predicted", "predicts", "voiced", "voices", "remark", "remarks", "comment", "comments",
     "asserted", "asserts", "contended", "contends", "maintained", "maintains", "added", "adds", "noted", "notes",
     "mentioned", "mentions", "declared", "declares", "dismissed", "dismisses", "questioned", "questions"}
+# headline and wire verbs of speech and stance that CLAIM_REPORTS lacks ("Rubio slams ...", "WikiLeaks pressed Trump
+# Jr. for ...", "AARP official signals ...", "faculty send letter faulting his budget"), the documents of speech
+# ("statement", "letter", "interview") and reported attitudes ("fears", "believes"): a claim with one is about what
+# someone says or thinks, as is a headline that opens with its speaker and a colon ("Summers: failing to pass ...")
+HEADLINE_SPEECH = {
+    "slam", "slams", "slammed", "blast", "blasts", "blasted", "rip", "rips", "ripped", "knock", "knocks", "knocked",
+    "tout", "touts", "touted", "vow", "vows", "pledge", "pledges", "pledged", "press", "presses", "pressed", "urge",
+    "urges", "fault", "faults", "faulted", "faulting", "charge", "charges", "charged", "counter", "counters",
+    "countered", "reject", "rejects", "rejected", "mock", "mocks", "mocked", "signal", "signals", "signaled",
+    "signalled", "brand", "brands", "branded", "branding", "decry", "decries", "decried", "hail", "hails", "hailed",
+    "condemn", "condemns", "condemned", "applaud", "applauds", "applauded", "threaten", "threatens", "threatened",
+    "warn", "warns", "reveal", "reveals", "revealed", "disclose", "discloses", "disclosed", "testify", "testifies",
+    "testified", "recommend", "recommends", "recommended", "propose", "proposes", "proposed", "estimate", "estimates",
+    "estimated", "projected", "projects", "peg", "pegs", "pegged", "lash", "lashes", "lashed", "statement",
+    "statements", "letter", "letters", "interview", "fear", "fears", "feared", "believe", "believes", "believed",
+    "hopes", "hoped"}
+_SPEAKER_COLON = re.compile(r"^[A-Z][\w.'\- ]{0,40}:\s")
 # the sentence gives its content as someone's words: the article reports them, it does not assert them (label guide,
 # hard case 1). Opinion and speech verbs only: "announced", "reported", "confirmed" report public events (hard case 2)
 SAYS = {"said", "says", "say", "saying", "told", "tells", "telling", "according", "argued", "argues", "arguing",
@@ -158,6 +177,8 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
             )
         row["claim_hedged"] = float("?" in pair.claim_text or bool(claim_words & HEDGE))
         row["claim_attributed"] = float(bool(claim_words & CLAIM_REPORTS))
+        row["claim_speech_act"] = float(bool(claim_words & HEADLINE_SPEECH)
+                                        or bool(_SPEAKER_COLON.match(pair.claim_text.strip())))
         if pair.source_text:
             row["is_source"] = 1.0
             # an allegation cue the claim itself carries ("Trump accused Russia ...") is what the claim says

@@ -21,7 +21,10 @@ sentence that gives c, and sig(x) = 1 / (1 + exp(-x / temperature)):
    With `quote_cues`, a sentence that opens a quotation, or says "warn", "argue", "insist" (plain present),
    gives someone's words too; with `forecast_cues`, a sentence that gives the claim as "expected" ("is expected
    to plead guilty" for "pleaded guilty") reports a forecast, not a done fact, and its share goes to discuss
-   whoever the claim attributes.
+   whoever the claim attributes. With `headline_cues`, a claim in headline words of speech ("Rubio slams ...",
+   "Vanity Fair pegs ...", "... put out a statement ...") or one that opens with its speaker and a colon
+   ("Summers: ...") is a report of speech too (feature `claim_speech_act`), so an article that gives those words as
+   someone's agrees with it.
 4. disagree gets c x sig(s_c - contradiction_similarity) if c >= disagree_threshold and no sentence states the claim:
    a contradiction counts only from a sentence about the same subject (NLI models call a loosely related sentence
    "contradiction" readily), and it never outweighs a sentence that states the claim, since the article then
@@ -74,7 +77,8 @@ def _sig(x: np.ndarray, temperature: float) -> np.ndarray:
 def rule_proba(X: np.ndarray, unrelated_similarity: float, discuss_similarity: float, agree_threshold: float,
                disagree_threshold: float, temperature: float, contradiction_similarity: float = 0.4,
                name_weight: float = 0.2, smoothing: float = 0.0, quote_cues: bool = True,
-               forecast_cues: bool = True, entailment_weight: float = 0.0) -> np.ndarray:
+               forecast_cues: bool = True, entailment_weight: float = 0.0,
+               headline_cues: bool = False) -> np.ndarray:
     col = lambda name: X[:, _COL[name]]  # noqa: E731
     sim, e, c = col("similarity"), col("max_entailment"), col("max_contradiction")
     related = _sig(sim - unrelated_similarity, temperature)
@@ -83,7 +87,10 @@ def rule_proba(X: np.ndarray, unrelated_similarity: float, discuss_similarity: f
     close_c = _sig(col("similarity_of_max_contradiction") - contradiction_similarity, temperature)
     states = e >= agree_threshold
     words = col("entailing_quoted") if quote_cues else col("entailing_attributed")
-    allegation = np.maximum(col("entailing_hedged"), words) * (1.0 - col("claim_attributed"))
+    attributed = col("claim_attributed")
+    if headline_cues:
+        attributed = np.maximum(attributed, col("claim_speech_act"))
+    allegation = np.maximum(col("entailing_hedged"), words) * (1.0 - attributed)
     if forecast_cues:
         allegation = np.maximum(allegation, col("entailing_forecast"))
     total = np.maximum(e + c * close_c, 1.0)
@@ -111,13 +118,15 @@ class RuleStance(ClassifierMixin, BaseEstimator):
     def __init__(self, unrelated_similarity: float = 0.35, discuss_similarity: float = 0.6,
                  agree_threshold: float = 0.5, disagree_threshold: float = 0.6, temperature: float = 0.05,
                  contradiction_similarity: float = 0.4, name_weight: float = 0.2, smoothing: float = 0.25,
-                 quote_cues: bool = True, forecast_cues: bool = True, entailment_weight: float = 0.0):
+                 quote_cues: bool = True, forecast_cues: bool = True, entailment_weight: float = 0.0,
+                 headline_cues: bool = False):
         self.unrelated_similarity = unrelated_similarity
         self.quote_cues = quote_cues
         self.forecast_cues = forecast_cues
         self.smoothing = smoothing
         self.name_weight = name_weight
         self.entailment_weight = entailment_weight
+        self.headline_cues = headline_cues
         self.contradiction_similarity = contradiction_similarity
         self.discuss_similarity = discuss_similarity
         self.agree_threshold = agree_threshold
@@ -131,6 +140,7 @@ class RuleStance(ClassifierMixin, BaseEstimator):
         state.setdefault("quote_cues", False)
         state.setdefault("forecast_cues", False)
         state.setdefault("entailment_weight", 0.0)  # and one saved before step 2 counted partial entailment
+        state.setdefault("headline_cues", False)
         super().__setstate__(state)
 
     def fit(self, X=None, y=None):
@@ -165,7 +175,7 @@ class RuleStance(ClassifierMixin, BaseEstimator):
 
     def _options(self) -> dict:
         return {"quote_cues": bool(self.quote_cues), "forecast_cues": bool(self.forecast_cues),
-                "entailment_weight": float(self.entailment_weight)}
+                "entailment_weight": float(self.entailment_weight), "headline_cues": bool(self.headline_cues)}
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.array(STANCE_LABELS)[self.predict_proba(X).argmax(axis=1)]
