@@ -78,7 +78,7 @@ def rule_proba(X: np.ndarray, unrelated_similarity: float, discuss_similarity: f
                disagree_threshold: float, temperature: float, contradiction_similarity: float = 0.4,
                name_weight: float = 0.2, smoothing: float = 0.0, quote_cues: bool = True,
                forecast_cues: bool = True, entailment_weight: float = 0.0,
-               headline_cues: bool = False) -> np.ndarray:
+               headline_cues: bool = True) -> np.ndarray:
     col = lambda name: X[:, _COL[name]]  # noqa: E731
     sim, e, c = col("similarity"), col("max_entailment"), col("max_contradiction")
     related = _sig(sim - unrelated_similarity, temperature)
@@ -119,7 +119,7 @@ class RuleStance(ClassifierMixin, BaseEstimator):
                  agree_threshold: float = 0.5, disagree_threshold: float = 0.6, temperature: float = 0.05,
                  contradiction_similarity: float = 0.4, name_weight: float = 0.2, smoothing: float = 0.25,
                  quote_cues: bool = True, forecast_cues: bool = True, entailment_weight: float = 0.0,
-                 headline_cues: bool = False):
+                 headline_cues: bool = True):
         self.unrelated_similarity = unrelated_similarity
         self.quote_cues = quote_cues
         self.forecast_cues = forecast_cues
