@@ -158,6 +158,7 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
             stating = [set(ev_tokens[j]) for j in stating_at]
             quotes = [pair.evidence[j].sentence.lstrip().startswith(QUOTE_MARKS) for j in stating_at]
             says = SAYS - claim_words
+            says_or_present = says | (SAYS_PRESENT - claim_words)
             row.update(
                 similarity=pair.similarity, max_entailment=ent.max(), max_contradiction=con.max(),
                 mean_entailment=ent.mean(), mean_contradiction=con.mean(), entailment_of_best=ent[0],
@@ -171,8 +172,7 @@ def to_features(pairs: Sequence[StancePair], article_texts: dict[str, str] | Non
                 similarity_of_max_contradiction=sims[int(con.argmax())],
                 entailing_hedged=float(all(words & ALLEGATION for words in stating)),
                 entailing_attributed=float(all(words & says for words in stating)),
-                entailing_quoted=float(all(q or bool(words & ((says | SAYS_PRESENT) - claim_words))
-                                           for words, q in zip(stating, quotes))),
+                entailing_quoted=float(all(q or bool(words & says_or_present) for words, q in zip(stating, quotes))),
                 entailing_forecast=float(all(words & (FORECAST - claim_words) for words in stating)),
             )
         row["claim_hedged"] = float("?" in pair.claim_text or bool(claim_words & HEDGE))

@@ -160,8 +160,7 @@ class RuleStance(ClassifierMixin, BaseEstimator):
             params = dict(zip(_THRESHOLDS, map(float, values)))
             if params["discuss_similarity"] < params["unrelated_similarity"]:
                 continue
-            pred = rule_proba(X, **params, temperature=self.temperature, name_weight=self.name_weight,
-                              **self._options()).argmax(axis=1)
+            pred = rule_proba(X, **params, **self._options()).argmax(axis=1)
             score = _macro_f1(gold, pred, len(STANCE_LABELS))
             if score > best:
                 best, self.thresholds_ = score, params
@@ -170,11 +169,13 @@ class RuleStance(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         check_is_fitted(self)
-        return rule_proba(np.asarray(X, dtype=float), **self.thresholds_, temperature=self.temperature,
-                          name_weight=self.name_weight, smoothing=self.smoothing, **self._options())
+        return rule_proba(np.asarray(X, dtype=float), **self.thresholds_, smoothing=self.smoothing,
+                          **self._options())
 
     def _options(self) -> dict:
-        return {"quote_cues": bool(self.quote_cues), "forecast_cues": bool(self.forecast_cues),
+        """The settings that `fit` does not search: they shape the scores for any thresholds."""
+        return {"temperature": float(self.temperature), "name_weight": float(self.name_weight),
+                "quote_cues": bool(self.quote_cues), "forecast_cues": bool(self.forecast_cues),
                 "entailment_weight": float(self.entailment_weight), "headline_cues": bool(self.headline_cues)}
 
     def predict(self, X: np.ndarray) -> np.ndarray:
