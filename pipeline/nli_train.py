@@ -149,6 +149,15 @@ def continued(training: dict) -> str:
             f"{what[1]} trained further with the recipe below. ")
 
 
+def left_out(training: dict) -> str:
+    """The card's sentence on hand-labelled events kept out of training (`nli_train.leave_out_events`)."""
+    events_file = training["config"].get("leave_out_events")
+    if not events_file:
+        return ""
+    return (f" The news pairs of the events in `{Path(events_file).name}` were left out, kept unseen: "
+            f"{training['dedup'].get('left_out_events', 0)} pairs.")
+
+
 def souped(training: dict) -> str:
     mix = training.get("soup")
     if not mix:
@@ -230,7 +239,7 @@ Pairs per source after deduplication, in one epoch's mix weights of `{dict(cfg['
 
 The pool was deduplicated against every dev and test set above (exact premise+hypothesis match after lower-casing
 and removing punctuation and spaces): {training['dedup']['held_out_overlap']} pairs dropped for overlap with held-out
-sets, {training['dedup']['duplicates']} repeated pairs dropped.
+sets, {training['dedup']['duplicates']} repeated pairs dropped.{left_out(training)}
 
 **Licenses to note**: {restricted or "none"}. Set a source's weight to 0 in `nli_train.mix` for a model without
 its terms.
@@ -366,7 +375,9 @@ def run(cfg: DictConfig) -> dict:
     dev = [p for name in t.dev_sets for p in nli_data.load_source(root, name)]
     tests = {name: nli_data.load_source(root, name) for name in t.test_sets}
     raw = [p for name in mix for p in nli_data.load_source(root, name)]
+    raw, left_out = nli_data.leave_out_events(raw, t.get("leave_out_events"))
     kept, dedup = nli_data.dedupe(raw, dev + [p for ps in tests.values() for p in ps])
+    dedup["left_out_events"] = left_out
     pools: dict[str, list[NliPair]] = {name: [] for name in mix}
     for p in kept:
         pools[p.source].append(p)
