@@ -187,6 +187,28 @@ def test_news_nli_sets_come_from_their_own_events_only():
     assert not keys["train"] & keys["dev"] and not keys["train"] & keys["test"]
 
 
+def test_a_left_out_batch_drops_only_its_own_news_pairs(tmp_path):
+    """nli_train.leave_out_events: the news pairs of the listed events go (a batch kept to judge a model stays
+    unseen), every other pair stays, other sources are untouched, and a file without an `event` column is refused."""
+    from pipeline.core.records import PipelineError
+    from pipeline.learn.nli_data import LABELS_DIR, NliPair, leave_out_events, news_pairs
+
+    pairs = news_pairs(LABELS_DIR, "train")
+    batch9 = ROOT / "data/labels/basil/train_batch9.csv"
+    held = {r["event"] for r in csv.DictReader(batch9.open())}
+    # an unrelated source whose id happens to open with a batch-9 event is not a news pair: it stays
+    other = NliPair("basil_neutral", f"{sorted(held)[0]}:1:2", "a premise", "a hypothesis", "neutral")
+    kept, dropped = leave_out_events([*pairs, other], batch9)
+    assert dropped > 0 and len(kept) == len(pairs) + 1 - dropped and other in kept
+    assert not {p.pair_id.split("_c")[0] for p in kept if p.source == "news_train"} & held
+    assert {p.pair_id.split("_c")[0] for p in pairs} - held == {p.pair_id.split("_c")[0] for p in kept[:-1]}
+    assert leave_out_events(pairs, None) == (pairs, 0)
+    bad = tmp_path / "events.csv"
+    bad.write_text("id,split\nx,train\n")
+    with pytest.raises(PipelineError, match="event"):
+        leave_out_events(pairs, bad)
+
+
 @pytest.mark.parametrize(("batch", "start"), [(3, 6), (4, 12), (5, 18), (6, 24), (7, 30), (8, 36), (9, 42), (10, 48)])
 def test_the_batch_events_files_name_only_their_train_batch(batch, start):
     from pipeline.learn import basil
