@@ -151,10 +151,11 @@ def continued(training: dict) -> str:
 
 def left_out(training: dict) -> str:
     """The card's sentence on hand-labelled events kept out of training (`nli_train.leave_out_events`)."""
-    events_file = training["config"].get("leave_out_events")
-    if not events_file:
+    left = training["config"].get("leave_out_events")
+    if not left:
         return ""
-    return (f" The news pairs of the events in `{Path(events_file).name}` were left out, kept unseen: "
+    names = ", ".join(f"`{Path(f).name}`" for f in ([left] if isinstance(left, str) else left))
+    return (f" The news pairs of the events in {names} were left out, kept unseen: "
             f"{training['dedup'].get('left_out_events', 0)} pairs.")
 
 

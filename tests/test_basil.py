@@ -203,6 +203,11 @@ def test_a_left_out_batch_drops_only_its_own_news_pairs(tmp_path):
     assert not {p.pair_id.split("_c")[0] for p in kept if p.source == "news_train"} & held
     assert {p.pair_id.split("_c")[0] for p in pairs} - held == {p.pair_id.split("_c")[0] for p in kept[:-1]}
     assert leave_out_events(pairs, None) == (pairs, 0)
+    # several files: the union of their events (v6 was trained with batches 9 and 10 both left out)
+    batch10 = ROOT / "data/labels/basil/train_batch10.csv"
+    held10 = {r["event"] for r in csv.DictReader(batch10.open())}
+    kept2, dropped2 = leave_out_events(pairs, [str(batch9), str(batch10)])
+    assert dropped2 > dropped and not {p.pair_id.split("_c")[0] for p in kept2} & (held | held10)
     bad = tmp_path / "events.csv"
     bad.write_text("id,split\nx,train\n")
     with pytest.raises(PipelineError, match="event"):

@@ -214,19 +214,20 @@ def news_pairs(labels_dir: str | Path, split: str, max_sentences: int = 2) -> li
     return out
 
 
-def leave_out_events(pairs: list[NliPair], events_file: str | Path | None) -> tuple[list[NliPair], int]:
-    """Drop the hand-labelled news pairs (`news_*` sources) of the events listed in `events_file` (a CSV with an
-    `event` column, such as `data/labels/basil/train_batch9.csv`), so a batch kept to judge a model stays unseen by
-    it. Returns the kept pairs and how many were dropped; no file keeps them all."""
+def leave_out_events(pairs: list[NliPair], events_files) -> tuple[list[NliPair], int]:
+    """Drop the hand-labelled news pairs (`news_*` sources) of the events listed in `events_files` (one CSV with an
+    `event` column, such as `data/labels/basil/train_batch9.csv`, or a list of them), so a batch kept to judge a
+    model stays unseen by it. Returns the kept pairs and how many were dropped; no file keeps them all."""
     import csv
 
-    if not events_file:
+    if not events_files:
         return pairs, 0
-    path = Path(events_file)
-    rows = list(csv.DictReader(files.read_text(path)[0].splitlines()))
-    if not rows or "event" not in rows[0]:
-        raise PipelineError(path, "no 'event' column: expected a CSV of BASIL events to leave out")
-    events = {r["event"] for r in rows}
+    events: set[str] = set()
+    for path in map(Path, [events_files] if isinstance(events_files, (str, Path)) else events_files):
+        rows = list(csv.DictReader(files.read_text(path)[0].splitlines()))
+        if not rows or "event" not in rows[0]:
+            raise PipelineError(path, "no 'event' column: expected a CSV of BASIL events to leave out")
+        events |= {r["event"] for r in rows}
     # a news pair's id opens with its claim id, which opens with its event ("<event>_c01:<article>[:n]")
     kept = [p for p in pairs if not (p.source.startswith("news_") and p.pair_id.split("_c")[0] in events)]
     return kept, len(pairs) - len(kept)
