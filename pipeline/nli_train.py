@@ -151,10 +151,10 @@ def continued(training: dict) -> str:
 
 def left_out(training: dict) -> str:
     """The card's sentence on hand-labelled events kept out of training (`nli_train.leave_out_events`)."""
-    left = training["config"].get("leave_out_events")
-    if not left:
+    paths = nli_data.events_files(training["config"].get("leave_out_events"))
+    if not paths:
         return ""
-    names = ", ".join(f"`{Path(f).name}`" for f in ([left] if isinstance(left, str) else left))
+    names = ", ".join(f"`{path.name}`" for path in paths)
     return (f" The news pairs of the events in {names} were left out, kept unseen: "
             f"{training['dedup'].get('left_out_events', 0)} pairs.")
 

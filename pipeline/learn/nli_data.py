@@ -214,16 +214,24 @@ def news_pairs(labels_dir: str | Path, split: str, max_sentences: int = 2) -> li
     return out
 
 
-def leave_out_events(pairs: list[NliPair], events_files) -> tuple[list[NliPair], int]:
-    """Drop the hand-labelled news pairs (`news_*` sources) of the events listed in `events_files` (one CSV with an
+def events_files(value) -> list[Path]:
+    """`nli_train.leave_out_events` as paths: one CSV, a list of them, or none."""
+    if not value:
+        return []
+    return [Path(value)] if isinstance(value, (str, Path)) else [Path(v) for v in value]
+
+
+def leave_out_events(pairs: list[NliPair], left_out) -> tuple[list[NliPair], int]:
+    """Drop the hand-labelled news pairs (`news_*` sources) of the events listed in `left_out` (one CSV with an
     `event` column, such as `data/labels/basil/train_batch9.csv`, or a list of them), so a batch kept to judge a
     model stays unseen by it. Returns the kept pairs and how many were dropped; no file keeps them all."""
     import csv
 
-    if not events_files:
+    paths = events_files(left_out)
+    if not paths:
         return pairs, 0
     events: set[str] = set()
-    for path in map(Path, [events_files] if isinstance(events_files, (str, Path)) else events_files):
+    for path in paths:
         rows = list(csv.DictReader(files.read_text(path)[0].splitlines()))
         if not rows or "event" not in rows[0]:
             raise PipelineError(path, "no 'event' column: expected a CSV of BASIL events to leave out")
