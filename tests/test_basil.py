@@ -139,8 +139,8 @@ def test_committed_basil_labels_load_completely(cfg_factory):
     cfg = cfg_factory()
     train, dev, test = (load_labelled_set(name, cfg.labelled[name], cfg.ingest)
                         for name in ("basil-train", "basil-dev", "basil-test"))
-    assert (len(train.events), len(dev.events), len(test.events)) == (66, 8, 4)
-    assert len(dev.labels) + len(test.labels) >= 360 and len(train.labels) >= 2376
+    assert (len(train.events), len(dev.events), len(test.events)) == (72, 8, 4)
+    assert len(dev.labels) + len(test.labels) >= 360 and len(train.labels) >= 2592
     ids = [{c.claim_id for c in lset.claims} for lset in (train, dev, test)]
     assert not ids[0] & ids[1] and not ids[0] & ids[2] and not ids[1] & ids[2]
     for lset in (train, dev, test):  # every agree/disagree label has its deciding sentences, exact substrings
@@ -215,7 +215,8 @@ def test_a_left_out_batch_drops_only_its_own_news_pairs(tmp_path):
 
 
 @pytest.mark.parametrize(("batch", "start"),
-                         [(3, 6), (4, 12), (5, 18), (6, 24), (7, 30), (8, 36), (9, 42), (10, 48), (11, 54), (12, 60)])
+                         [(3, 6), (4, 12), (5, 18), (6, 24), (7, 30), (8, 36), (9, 42), (10, 48), (11, 54), (12, 60),
+                          (13, 66)])
 def test_the_batch_events_files_name_only_their_train_batch(batch, start):
     from pipeline.learn import basil
 
