@@ -31,7 +31,9 @@ TRAIN_EVENTS = ("f11c2566", "3db93526", "97566c74", "11c9f251", "74708dbf", "550
                 "b4dbeda7", "1f99798f", "76810849", "38f7cbb7", "8dc7ccfe", "cad4bba5",
                 "0ffb34cd", "97b1305c", "2ec04201", "aab91277", "a4f1d515", "c5534b7e",
                 "2153fb3e", "df6a55fb", "70c744ad", "a4edca3f", "0c78e748", "2b95d2cf",
-                "6b541575", "01c59743", "b764f81f", "526cabb7", "c6a0e65c", "d4a4bc34")
+                "6b541575", "01c59743", "b764f81f", "526cabb7", "c6a0e65c", "d4a4bc34",
+                "2742e9c1", "45bd61bc", "472158a1", "59f2f47c", "96b7046f", "b5eefefb",
+                "d3a1ce0a", "ed8c136f")
 DEV_EVENTS = ("85475456", "005a2961", "65cb14cb", "f506aafc", "ee05c9b3", "2b9468af", "1b96a5db", "eb17fa36")
 TEST_EVENTS = ("68748e7f", "d16050b3", "06ffda2d", "e71d149d")
 EVAL_EVENTS = DEV_EVENTS + TEST_EVENTS  # kept out of every training source, labelled or not
