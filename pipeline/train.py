@@ -139,7 +139,9 @@ def select_head(cfg, fnc_X: np.ndarray, fnc_y: np.ndarray, story_X: np.ndarray, 
             variants[f"{name}+fnc"] = (head, stacked(fit_rows, (fnc_X, fnc_y)))
     gold = list(story_y[labelled])
     ids = list(claims[labelled]) if claims is not None else [str(i) for i in range(len(gold))]
-    untrained = RuleStance().fit()
+    # the configured rule (train.candidates.rule, i.e. conf/stance/rule.yaml and its overrides), unfitted
+    configured = candidates.get("rule")
+    untrained = clone(configured if isinstance(configured, RuleStance) else RuleStance()).fit()
     baseline = list(untrained.predict(story_X[labelled]))
     scores: dict[str, dict] = {}
     for name, (head, extra) in variants.items():

@@ -14,7 +14,7 @@ from pipeline.core.records import STANCE_LABELS, PipelineError
 from pipeline.learn import fnc
 from pipeline.stages.stance.features import FEATURES
 from pipeline.stages.stance.heads import load_head
-from pipeline.stages.stance.rule import StanceHead
+from pipeline.stages.stance.rule import RuleStance, StanceHead
 
 TOPICS = [
     ("The mayor opened the new bridge on Monday.", "mayor bridge"),
@@ -230,3 +230,30 @@ def test_make_train_selects_on_same_story_data_and_saves_the_winner(cfg_factory,
     with pytest.raises(PipelineError, match="reporting only"):
         train.run(cfg_factory(*base, "train.same_story.fit_sets=[basil-test]", "train.overwrite=true",
                               config_name="train"))
+
+
+def test_untrained_baseline_is_the_configured_rule_candidate():
+    """The untrained rule that a fitted head must beat is `train.candidates.rule` as configured (an override of its
+    thresholds moves the baseline too), not the class defaults."""
+    from omegaconf import OmegaConf
+
+    rng = np.random.default_rng(1)
+    n = 120
+    X = np.zeros((n, len(FEATURES)))
+    X[:, FEATURES.index("similarity")] = 0.9
+    X[:, FEATURES.index("max_entailment")] = rng.uniform(0.4, 0.9, size=n)
+    X[:, FEATURES.index("entailment_of_best")] = X[:, FEATURES.index("max_entailment")]
+    X[:, FEATURES.index("name_coverage")] = 1.0
+    y = np.where(X[:, FEATURES.index("max_entailment")] >= 0.75, "agree", "discuss")
+    groups = np.array([f"e{i % 4}" for i in range(n)])
+    rule = {"_target_": "pipeline.stages.stance.rule.RuleStance", "agree_threshold": 0.75}
+    cfg = OmegaConf.create({"train": {"same_story": {"folds": 2}, "candidates": {"rule": rule}}})
+    _, scores, head = train.select_head(cfg, np.zeros((0, len(FEATURES))), np.array([]), X, y, groups,
+                                        np.ones(n, dtype=bool))
+    expected = RuleStance(agree_threshold=0.75).fit()
+    assert head.agree_threshold == 0.75
+    assert list(head.predict(X)) == list(expected.predict(X))
+    assert scores[train.UNTRAINED]["macro_f1"] == pytest.approx(
+        train.stance_metrics(list(y), list(expected.predict(X)))["macro_f1"])
+    assert scores[train.UNTRAINED]["macro_f1"] != pytest.approx(
+        train.stance_metrics(list(y), list(RuleStance().fit().predict(X)))["macro_f1"])
