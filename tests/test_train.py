@@ -222,7 +222,7 @@ def test_make_train_selects_on_same_story_data_and_saves_the_winner(cfg_factory,
     assert best == max(m["macro_f1"] for m in sidecar["selection"].values())
     assert sidecar["counts"]["same_story_pairs"] == 288 and sidecar["counts"]["hard_negatives"] == 96
     assert sidecar["counts"]["events"] == 8 and sidecar["counts"]["fnc_train_pairs"] == 32
-    assert sidecar["counts"]["basil-train_events"] == 72 and sidecar["counts"]["basil-train_pairs"] >= 2592
+    assert sidecar["counts"]["basil-train_events"] == 80 and sidecar["counts"]["basil-train_pairs"] >= 2880
     head, info = load_head(cfg_factory(f"stance.path={out}"))
     assert info["path"] == str(out)
     with pytest.raises(PipelineError, match="reporting only"):
