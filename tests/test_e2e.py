@@ -44,11 +44,11 @@ def test_real_model_keeps_gold_answers_it_had(seeds_run):
     stances = {(s["claim_id"], s["article_id"]): s for s in map(json.loads, (seeds_run / "stances.jsonl").open())}
     articles = sorted({a for _, a in stances})
     # c01 "Trump accused Russia of helping North Korea evade international sanctions": four outlets report it. MiniLM
-    # reads three of them as stating it clearly; for 000 its best entailment is 0.53, under the agree cut chosen on
-    # basil-dev for the MPNet v2/v7 soup (0.6 since session 10 of 2026-12-07; 0.5 from session 6, when 000 agreed), so
-    # 000 is discuss (near the claim, not settling it), not the gold agree. Its 0.4-0.6 contradiction from the
-    # sentence on China's steps against Kim does not make it disagree: it is under the disagree cut (0.6)
-    assert [stances[("c01", a)]["label"] for a in articles[:4]] == ["discuss", "agree", "agree", "agree"]
+    # reads all four as stating it; for 000 its best entailment is 0.53, over the agree cut chosen on basil-dev for
+    # MPNet v8 (0.5 since session 11 of 2026-12-08; 0.6 in session 10, when 000 was discuss). Its 0.4-0.6
+    # contradiction from the sentence on China's steps against Kim does not make it disagree: a contradiction never
+    # outweighs a sentence that states the claim
+    assert [stances[("c01", a)]["label"] for a in articles[:4]] == ["agree", "agree", "agree", "agree"]
     first = stances[("c01", articles[0])]
     assert 0.5 < max(e["entailment"] for e in first["evidence"]) < 0.6
     worst = max(first["evidence"], key=lambda e: e["contradiction"])

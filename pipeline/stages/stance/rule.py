@@ -116,7 +116,7 @@ def _macro_f1(gold: np.ndarray, pred: np.ndarray, k: int) -> float:
 
 class RuleStance(ClassifierMixin, BaseEstimator):
     def __init__(self, unrelated_similarity: float = 0.35, discuss_similarity: float = 0.6,
-                 agree_threshold: float = 0.6, disagree_threshold: float = 0.6, temperature: float = 0.05,
+                 agree_threshold: float = 0.5, disagree_threshold: float = 0.4, temperature: float = 0.05,
                  contradiction_similarity: float = 0.4, name_weight: float = 0.2, smoothing: float = 0.25,
                  quote_cues: bool = True, forecast_cues: bool = True, entailment_weight: float = 0.0,
                  headline_cues: bool = True):
