@@ -1,6 +1,6 @@
-"""The committed NLI model (models/nli-mpnet-lora, the v2/v7 soup): a small delta over the assembled MPNet base,
+"""The committed NLI model (models/nli-mpnet-lora, v8): a small delta over the assembled MPNet base,
 loaded as base + adapters, and a handful of news pairs it gets right (pinned when the v2/v4 soup was committed, and
-still right with the v2/v6 and v2/v7 soups; a regression guard, not an evaluation: that is news_test in its
+still right with the v2/v6 and v2/v7 soups and v8; a regression guard, not an evaluation: that is news_test in its
 eval.json). Runs the real model, so it also exercises peft loading in CI."""
 
 from __future__ import annotations
